@@ -1,0 +1,143 @@
+"""The ``Domain`` interface: a design space, a sealed oracle and reference data."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ._oracle import Oracle
+from ._space import Space
+
+
+@dataclass
+class ReferenceData:
+    """Labeled designs.
+
+    Attributes:
+        designs: the concrete designs (array ``(N, ...)`` or list of length ``N``).
+        x: their design tensors ``(N, *space.shape)``.
+        y: raw scores ``(N,)`` (finite).
+    """
+
+    designs: Any
+    x: Tensor
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def subset(self, idx: np.ndarray) -> ReferenceData:
+        idx = np.asarray(idx, dtype=int)
+        designs = (
+            self.designs[idx]
+            if isinstance(self.designs, np.ndarray)
+            else [self.designs[i] for i in idx]
+        )
+        return ReferenceData(designs, self.x[torch.as_tensor(idx, dtype=torch.long)], self.y[idx])
+
+    def top(self, k: int) -> ReferenceData:
+        """The ``k`` best designs, best first."""
+        order = np.argsort(-self.y, kind="stable")[:k]
+        return self.subset(order)
+
+
+class Domain(ABC):
+    """One kind of design, with its ground truth.
+
+    Subclasses set ``name``, ``space`` and ``default_offline_fraction``, and implement
+    ``encode``, ``decode``, ``_make_oracle`` and ``_make_reference``. The oracle is built
+    lazily and is *sealed*: only the audit (and dataset construction) may call it.
+    """
+
+    name: str = "domain"
+    space: Space
+    #: share of the reference data (lowest scores) visible offline; the rest is hidden.
+    default_offline_fraction: float = 0.5
+
+    def __init__(self) -> None:
+        self._oracle: Oracle | None = None
+        self._reference: ReferenceData | None = None
+
+    # --- designs ----------------------------------------------------------------------
+    @abstractmethod
+    def encode(self, designs: Any) -> Tensor:
+        """Concrete designs -> design tensors ``(N, *space.shape)`` (float32)."""
+
+    @abstractmethod
+    def decode(self, x: Tensor) -> Any:
+        """Design tensors ``(N, *space.shape)`` -> concrete designs (length ``N``)."""
+
+    def upper_bound(self, designs: Any) -> np.ndarray | None:
+        """An exact upper bound on each design's raw score, known without the oracle.
+
+        ``None`` where the domain knows no such bound.
+        """
+        return None
+
+    def design_columns(self, designs: Any) -> dict[str, Any]:
+        """Per-design columns for the audit table (e.g. coordinates, a SMILES string)."""
+        return {}
+
+    # --- oracle -----------------------------------------------------------------------
+    @abstractmethod
+    def _make_oracle(self) -> Oracle: ...
+
+    @property
+    def oracle(self) -> Oracle:
+        if self._oracle is None:
+            self._oracle = self._make_oracle()
+        return self._oracle
+
+    # --- data -------------------------------------------------------------------------
+    @abstractmethod
+    def _make_reference(self) -> ReferenceData: ...
+
+    def reference_data(self) -> ReferenceData:
+        """The full labeled reference set (built once, then cached on the instance)."""
+        if self._reference is None:
+            ref = self._make_reference()
+            keep = np.isfinite(ref.y)
+            if not keep.all():
+                ref = ref.subset(np.flatnonzero(keep))
+            if len(ref) < 2 or not ref.y.max() > ref.y.min():
+                raise ValueError(f"{self.name}: reference data needs >= 2 distinct finite scores")
+            self._reference = ref
+        return self._reference
+
+    def offline(self, fraction: float | None = None) -> ReferenceData:
+        """The offline dataset: the lowest-scoring ``fraction`` of the reference data.
+
+        The top ``1 - fraction`` is hidden, as in Design-Bench.
+        """
+        fraction = self.default_offline_fraction if fraction is None else float(fraction)
+        if not 0.0 < fraction <= 1.0:
+            raise ValueError(f"offline fraction must be in (0, 1], got {fraction}")
+        ref = self.reference_data()
+        n = max(2, int(np.floor(fraction * len(ref))))
+        order = np.argsort(ref.y, kind="stable")[:n]
+        return ref.subset(np.sort(order))
+
+    @property
+    def y_min(self) -> float:
+        return float(self.reference_data().y.min())
+
+    @property
+    def y_max(self) -> float:
+        return float(self.reference_data().y.max())
+
+    def normalize(self, y: Any) -> Any:
+        """``(y - y_min) / (y_max - y_min)`` with min/max over the *full* reference data."""
+        return (y - self.y_min) / (self.y_max - self.y_min)
+
+    def describe(self) -> dict[str, Any]:
+        """Facts about the domain for reports."""
+        return {"name": self.name, "space": repr(self.space), "dim": self.space.dim}
+
+    def close(self) -> None:
+        if self._oracle is not None:
+            self._oracle.close()

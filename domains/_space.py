@@ -1,0 +1,108 @@
+"""Design spaces: the continuous tensors that optimizers move.
+
+A space maps a batch of *design tensors* (what the optimizer moves, shape ``(K, *shape)``)
+to the *features* a surrogate sees (shape ``(K, dim)``), and projects design tensors back
+into the feasible set after each step.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import torch
+from torch import Tensor
+
+
+class Space(ABC):
+    """A continuous design space.
+
+    Attributes:
+        shape: shape of one design tensor (``(d,)`` for a box, ``(L, V)`` for sequences).
+        dim: number of features the surrogate sees per design.
+    """
+
+    shape: tuple[int, ...]
+    dim: int
+
+    @abstractmethod
+    def features(self, x: Tensor, hard: bool = False) -> Tensor:
+        """Differentiable map from design tensors ``(K, *shape)`` to features ``(K, dim)``.
+
+        ``hard=True`` gives the features of the *decoded* design (e.g. the one-hot at the
+        argmax for sequences); for a box both are the identity.
+        """
+
+    @abstractmethod
+    def project(self, x: Tensor) -> Tensor:
+        """Map design tensors ``(K, *shape)`` back into the space (no gradient needed)."""
+
+    def check(self, x: Tensor) -> None:
+        """Raise ``ValueError`` unless ``x`` is a batch of design tensors of this space."""
+        if x.ndim != len(self.shape) + 1 or tuple(x.shape[1:]) != tuple(self.shape):
+            raise ValueError(
+                f"expected design tensors of shape (K, {', '.join(map(str, self.shape))}), "
+                f"got {tuple(x.shape)}"
+            )
+
+
+class BoxSpace(Space):
+    """A box ``lower <= x <= upper`` in ``R^d``; ``project`` clamps into it.
+
+    Args:
+        lower: ``(d,)`` lower bounds.
+        upper: ``(d,)`` upper bounds.
+    """
+
+    def __init__(self, lower: Tensor, upper: Tensor) -> None:
+        lower = torch.as_tensor(lower, dtype=torch.float32).flatten()
+        upper = torch.as_tensor(upper, dtype=torch.float32).flatten()
+        if lower.shape != upper.shape:
+            raise ValueError(f"bounds differ in shape: {tuple(lower.shape)} vs {tuple(upper.shape)}")
+        if not bool((upper > lower).all()):
+            raise ValueError("every upper bound must exceed its lower bound")
+        self.lower, self.upper = lower, upper
+        self.shape = (lower.numel(),)
+        self.dim = lower.numel()
+
+    def features(self, x: Tensor, hard: bool = False) -> Tensor:
+        return x
+
+    def project(self, x: Tensor) -> Tensor:
+        return torch.clamp(x, self.lower.to(x), self.upper.to(x))
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """``n`` points uniform in the box, ``(n, d)``."""
+        u = torch.rand(n, self.dim, generator=generator)
+        return self.lower + u * (self.upper - self.lower)
+
+    def __repr__(self) -> str:
+        return f"BoxSpace(d={self.dim})"
+
+
+class CategoricalSpace(Space):
+    """Sequences of length ``L`` over ``V`` tokens, moved as logits ``(K, L, V)``.
+
+    The surrogate sees the softmax of the logits (relaxed one-hot), flattened to
+    ``L * V`` features; ``hard=True`` gives the one-hot at the per-position argmax.
+    Logits are clamped to ``[-logit_bound, logit_bound]`` by ``project``.
+    """
+
+    def __init__(self, length: int, vocab_size: int, logit_bound: float = 10.0) -> None:
+        if length < 1 or vocab_size < 2:
+            raise ValueError("need length >= 1 and vocab_size >= 2")
+        self.length, self.vocab_size, self.logit_bound = length, vocab_size, logit_bound
+        self.shape = (length, vocab_size)
+        self.dim = length * vocab_size
+
+    def features(self, x: Tensor, hard: bool = False) -> Tensor:
+        if hard:
+            p = torch.nn.functional.one_hot(x.argmax(-1), self.vocab_size).to(x.dtype)
+        else:
+            p = torch.softmax(x, dim=-1)
+        return p.flatten(1)
+
+    def project(self, x: Tensor) -> Tensor:
+        return torch.clamp(x, -self.logit_bound, self.logit_bound)
+
+    def __repr__(self) -> str:
+        return f"CategoricalSpace(L={self.length}, V={self.vocab_size})"
