@@ -83,6 +83,13 @@ class Domain(ABC):
         """Per-design columns for the audit table (e.g. coordinates, a SMILES string)."""
         return {}
 
+    def render_designs(self, designs: Any, labels: list[str], path: str) -> bool:
+        """Draw designs (a grid with one label under each) to a PNG at ``path``.
+
+        Returns ``False`` where the domain has no drawing (the report then skips it).
+        """
+        return False
+
     # --- oracle -----------------------------------------------------------------------
     @abstractmethod
     def _make_oracle(self) -> Oracle: ...

@@ -45,3 +45,14 @@ for _fn, _desc in {
     "rastrigin": "Rastrigin n-D (negated), dim=4 default",
 }.items():
     register_domain(_fn, "domains.analytic:AnalyticDomain", _desc, function=_fn)
+
+register_domain(
+    "molecules",
+    "domains.molecules:MoleculeDomain",
+    "SELFIES token sequences (categorical), RDKit oracles (objective=qed, logp, sa, plogp, mpo...)",
+)
+register_domain(
+    "car",
+    "domains.car:CarDomain",
+    "toy car blueprint (box), MuJoCo physics oracle: distance driven on a seeded rough track",
+)
