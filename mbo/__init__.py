@@ -1,0 +1,24 @@
+"""Optimizers, audit, metrics, studies, reports and the CLI (uses domains and surrogates)."""
+
+from .audit import audit, audit_designs
+from .gradient_ascent import GradientAscent, Trajectory, random_direction_control
+from .metrics import FOOLED_MARGIN, curves, spearman, summarize
+from .objective import SurrogateObjective
+from .study import SealedOracleError, StudyResult, StudySpec, run_study
+
+__all__ = [
+    "FOOLED_MARGIN",
+    "GradientAscent",
+    "SealedOracleError",
+    "StudyResult",
+    "StudySpec",
+    "SurrogateObjective",
+    "Trajectory",
+    "audit",
+    "audit_designs",
+    "curves",
+    "random_direction_control",
+    "run_study",
+    "spearman",
+    "summarize",
+]

@@ -89,7 +89,8 @@ class GradientAscent:
 
         def record(step: int, value: Tensor) -> None:
             steps.append(step)
-            xs.append((loc + scale * z).detach().to("cpu", torch.float32).clone())
+            cur = x if step == 0 else loc + scale * z  # step 0: the start designs exactly
+            xs.append(cur.detach().to("cpu", torch.float32).clone())
             objs.append(value.detach().to("cpu", torch.float32).clone())
 
         it = range(1, self.steps + 1)

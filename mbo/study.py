@@ -1,0 +1,280 @@
+"""A study: one (domain, offline dataset, surrogate, optimizer, seed) run, from a declarative spec."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import yaml
+
+from domains import Domain, ReferenceData, list_domains, make_domain
+from surrogates import Surrogate, list_surrogates, make_surrogate
+from surrogates._base import spread
+
+from .audit import audit
+from .gradient_ascent import GradientAscent, Trajectory, random_direction_control
+from .metrics import FOOLED_MARGIN, curves, summarize
+from .objective import SurrogateObjective
+
+#: optimizers by name -> (class, description)
+OPTIMIZERS: dict[str, tuple[type, str]] = {
+    "gradient_ascent": (
+        GradientAscent,
+        "batched gradient ascent on the design tensor (method=gd|adam, steps, lr, checkpoint_every)",
+    ),
+}
+
+
+class SealedOracleError(RuntimeError):
+    """Something that picks designs called the oracle: the study is invalid."""
+
+
+def resolve_device(device: str) -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; anything else is checked and returned."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(f"bad device {device!r}: {err}") from err
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for, but CUDA is not available here")
+    return dev
+
+
+@dataclass
+class StudySpec:
+    """Everything that defines a study. Load with :meth:`from_file` / :meth:`from_dict`.
+
+    Attributes:
+        domain: registered domain name (``mbo list``).
+        domain_options: keyword options of the domain (e.g. ``{"dim": 16}``).
+        surrogate: registered surrogate name.
+        surrogate_options: hyperparameters of the surrogate (``seed`` defaults to ``seed``).
+        optimizer: registered optimizer name.
+        optimizer_options: e.g. ``{"steps": 200, "method": "gd", "lr": None}``.
+        k: number of designs optimized at once, started from the top-k offline designs.
+        offline_fraction: visible share of the reference data; ``None`` = domain default.
+        seed: seeds the surrogate, the optimizer and the random-direction control.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
+        fooled_margin: δ of the fooled rate (normalized units).
+        name: a label for reports (default: derived from the spec).
+    """
+
+    domain: str = "branin"
+    domain_options: dict[str, Any] = field(default_factory=dict)
+    surrogate: str = "mlp"
+    surrogate_options: dict[str, Any] = field(default_factory=dict)
+    optimizer: str = "gradient_ascent"
+    optimizer_options: dict[str, Any] = field(default_factory=dict)
+    k: int = 128
+    offline_fraction: float | None = None
+    seed: int = 0
+    device: str = "cpu"
+    fooled_margin: float = FOOLED_MARGIN
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.domain}-{self.surrogate}-{self.optimizer}-s{self.seed}"
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` with a clear message for a bad spec (cheap checks only)."""
+        if self.domain.lower() not in list_domains():
+            raise ValueError(f"unknown domain {self.domain!r}; choose from {sorted(list_domains())}")
+        if self.surrogate.lower() not in list_surrogates():
+            raise ValueError(
+                f"unknown surrogate {self.surrogate!r}; choose from {sorted(list_surrogates())}"
+            )
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from {sorted(OPTIMIZERS)}")
+        for name in ("domain_options", "surrogate_options", "optimizer_options"):
+            if not isinstance(getattr(self, name), dict):
+                raise ValueError(f"{name} must be a mapping, got {getattr(self, name)!r}")
+        if int(self.k) != self.k or self.k < 1:
+            raise ValueError(f"k must be a positive integer, got {self.k}")
+        if self.offline_fraction is not None and not 0 < self.offline_fraction <= 1:
+            raise ValueError(f"offline_fraction must be in (0, 1], got {self.offline_fraction}")
+        if not self.fooled_margin >= 0:
+            raise ValueError(f"fooled_margin must be >= 0, got {self.fooled_margin}")
+        self.make_optimizer()  # validates optimizer options (e.g. negative steps)
+
+    def make_optimizer(self) -> GradientAscent:
+        cls, _ = OPTIMIZERS[self.optimizer]
+        try:
+            return cls(**self.optimizer_options)
+        except TypeError as err:
+            raise ValueError(f"bad options for optimizer {self.optimizer!r}: {err}") from err
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StudySpec:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown spec keys {unknown}; valid keys are {sorted(known)}")
+        return cls(**data)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> StudySpec:
+        """Load a spec from YAML (``.yaml``/``.yml``/``.json``) or TOML (``.toml``)."""
+        path = Path(path)
+        text = path.read_text()
+        if path.suffix == ".toml":
+            import tomllib
+
+            data = tomllib.loads(text)
+        else:
+            data = yaml.safe_load(text) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: a spec file must hold a mapping, got {type(data).__name__}")
+        return cls.from_dict(data)
+
+
+@dataclass
+class StudyResult:
+    """What a study produced; ``run_dir`` is ``None`` when nothing was written."""
+
+    spec: StudySpec
+    table: pd.DataFrame
+    summary: dict[str, Any]
+    curves: pd.DataFrame
+    domain: Domain
+    surrogate: Surrogate
+    offline: ReferenceData
+    trajectory: Trajectory
+    run_dir: Path | None = None
+
+
+def run_study(
+    spec: StudySpec,
+    out_dir: str | Path | None = None,
+    progress: bool = False,
+    plots: bool = True,
+) -> StudyResult:
+    """Run a study end to end; write its run folder to ``out_dir`` if given.
+
+    Stages: data (reference set, offline split), fit (surrogate on offline features only),
+    optimize (from the top-k offline designs; the oracle is sealed and its call counter is
+    checked), audit (oracle on every checkpoint and on the random-direction control),
+    report (metrics, curves, files, plots).
+    """
+    spec.validate()
+    device = resolve_device(spec.device)
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+
+    domain = make_domain(spec.domain, **spec.domain_options)
+    offline = domain.offline(spec.offline_fraction)
+    space = domain.space
+    timings["data"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    opts = {"seed": spec.seed, **spec.surrogate_options}
+    surrogate = make_surrogate(spec.surrogate, **opts)
+    feats = space.features(offline.x, hard=True).to(device)
+    y = torch.as_tensor(offline.y, dtype=torch.float32, device=device)
+    kwargs = {"progress": progress} if "progress" in inspect.signature(surrogate.fit).parameters else {}
+    surrogate.fit(feats, y, **kwargs)
+    surrogate.eval()
+    timings["fit"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    calls_before = domain.oracle.counts()
+    starts = offline.top(spec.k)
+    loc, scale = offline.x.mean(0), spread(offline.x)
+    objective = SurrogateObjective(
+        surrogate, space.features, loc=float(offline.y.mean()), scale=float(offline.y.std() or 1.0)
+    )
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(spec.seed)
+        trajectory = spec.make_optimizer().run(
+            objective, starts.x.to(device), space, loc.to(device), scale.to(device), progress=progress
+        )
+    control = random_direction_control(trajectory, space, loc, scale, seed=spec.seed)
+    if domain.oracle.counts() != calls_before:
+        raise SealedOracleError("the oracle was called while choosing designs; the study is invalid")
+    timings["optimize"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    table = audit(domain, surrogate, trajectory, control)
+    timings["audit"] = time.perf_counter() - t
+
+    summary = summarize(table, spec.fooled_margin, d_best=float(domain.normalize(offline.y.max())))
+    summary |= {
+        "name": spec.label,
+        "domain": domain.name,
+        "surrogate": spec.surrogate,
+        "optimizer": spec.optimizer,
+        "seed": spec.seed,
+        "device": str(device),
+        "n_reference": len(domain.reference_data()),
+        "n_offline": len(offline),
+        "val_loss": _num(getattr(surrogate, "val_loss_", None)),
+        "val_r2": _num(getattr(surrogate, "val_r2_", None)),
+        "bound_norm": _num(_finite_first(table["bound_norm"])),
+        "oracle_calls_while_optimizing": 0,
+        "oracle": domain.oracle.counts(),
+        "timings_s": timings,
+    }
+    result = StudyResult(spec, table, summary, curves(table), domain, surrogate, offline, trajectory)
+    if out_dir is not None:
+        t = time.perf_counter()
+        result.run_dir = write_run(result, Path(out_dir), plots=plots)
+        timings["report"] = time.perf_counter() - t
+        (result.run_dir / "summary.json").write_text(json.dumps(_jsonable(summary), indent=2))
+    return result
+
+
+def write_run(result: StudyResult, out: Path, plots: bool = True) -> Path:
+    """Write the run folder: spec.yaml, audit.parquet, curves.csv, fit_history.csv, PNGs."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "spec.yaml").write_text(yaml.safe_dump(result.spec.to_dict(), sort_keys=False))
+    result.table.to_parquet(out / "audit.parquet", index=False)
+    result.curves.to_csv(out / "curves.csv", index=False)
+    history = getattr(result.surrogate, "history_", None)
+    if history:
+        pd.DataFrame(history).to_csv(out / "fit_history.csv", index=False)
+    if plots:
+        from . import plots as P
+
+        P.plot_trajectory(result.curves, result.summary, out / "trajectory.png")
+        if P.can_draw_landscape(result.domain):
+            P.plot_landscape(result, out / "landscape.png")
+        P.plot_top_designs(result, out / "top_designs.png")
+    return out
+
+
+def _finite_first(s: pd.Series) -> float | None:
+    s = s.dropna()
+    return float(s.iloc[0]) if len(s) else None
+
+
+def _num(v: Any) -> float:
+    return math.nan if v is None else float(v)
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
