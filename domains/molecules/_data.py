@@ -1,0 +1,285 @@
+"""Reference molecules: RDKit's bundled sets or a user's SMILES/CSV file, cleaned for SELFIES.
+
+Pipeline (:func:`prepare`): parse with RDKit -> canonical SMILES -> drop duplicates ->
+SELFIES-encode (drops what SELFIES cannot encode, e.g. RDKit 2026's dative bonds ``->``)
+-> decode back and require the same canonical SMILES (so every reference design is exactly
+what its design tensor decodes to) -> drop sequences longer than ``max_len`` tokens.
+Every dropped row is counted by reason in a report, with a few examples.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import selfies as sf
+from rdkit import Chem, RDConfig, RDLogger
+
+from ._vocab import PAD, split_tokens
+
+RDLogger.DisableLog("rdApp.*")
+
+#: the reasons a row can be dropped, in pipeline order.
+DROP_REASONS = (
+    "unreadable",  # an empty cell or a line with no SMILES
+    "unparsable",  # RDKit rejects the SMILES
+    "empty",  # parses to a molecule with no atoms
+    "duplicate",  # same canonical SMILES as an earlier row
+    "selfies_unencodable",  # SELFIES cannot encode it (dative bonds, odd valences, ...)
+    "roundtrip_changed",  # SELFIES decodes it to a different molecule
+    "too_long",  # more than max_len SELFIES tokens
+)
+_N_EXAMPLES = 5
+
+
+def rdkit_sources() -> list[Path]:
+    """RDKit's bundled molecule sets: the NCI first-5K SMILES and the WEHI test molecules."""
+    data = Path(RDConfig.RDDataDir)
+    paths = [data / "NCI" / "first_5K.smi", data / "Pains" / "test_data" / "wehi_mols.csv"]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise FileNotFoundError(f"RDKit's bundled molecule sets are missing: {missing}")
+    return paths
+
+
+def _looks_like_smiles(text: str) -> bool:
+    return bool(text) and Chem.MolFromSmiles(text) is not None
+
+
+def read_smiles_file(path: str | os.PathLike, column: str | int | None = None) -> list[str | None]:
+    """Read SMILES strings from a file, one entry per data row (``None`` where a row has none).
+
+    ``.csv``/``.tsv`` (any delimiter ``csv.Sniffer`` recognizes): ``column`` is a header
+    name or a 0-based index; by default the column named ``smiles`` (any case), else the
+    first column. A header row is detected when the chosen cell of the first row is not a
+    SMILES. Other extensions (``.smi``, ``.txt``): the first whitespace-separated field of
+    each non-blank line not starting with ``#``; a first line whose field is ``smiles``
+    (any case) is a header.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no SMILES file at {path}")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv"):
+        delimiter = "\t" if suffix == ".tsv" else ","
+        try:
+            delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|").delimiter
+        except csv.Error:
+            pass
+        rows = list(csv.reader(text.splitlines(), delimiter=delimiter))
+        rows = [r for r in rows if any(c.strip() for c in r)]
+        if not rows:
+            return []
+        first = [c.strip() for c in rows[0]]
+        lowered = [c.lower() for c in first]
+        if isinstance(column, str):
+            if column.lower() not in lowered:
+                raise ValueError(f"{path}: no column {column!r}; the header is {first}")
+            idx, body = lowered.index(column.lower()), rows[1:]
+        else:
+            if column is None:
+                idx = lowered.index("smiles") if "smiles" in lowered else 0
+            else:
+                idx = int(column)
+            if idx >= len(first):
+                raise ValueError(f"{path}: column index {idx} out of range for {len(first)} columns")
+            body = rows if _looks_like_smiles(first[idx]) else rows[1:]
+        return [(r[idx].strip() or None) if idx < len(r) else None for r in body]
+    out: list[str | None] = []
+    for i, line in enumerate(text.splitlines()):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        field = line.split()[0]
+        if i == 0 and field.lower() == "smiles":
+            continue
+        out.append(field)
+    return out
+
+
+def load_source(source: str, column: str | int | None = None) -> tuple[list[str | None], str]:
+    """Raw SMILES rows and a description of where they came from."""
+    if source == "rdkit":
+        rows: list[str | None] = []
+        for p in rdkit_sources():
+            rows += read_smiles_file(p, column=0)
+        return rows, "rdkit (NCI first_5K.smi + PAINS test_data/wehi_mols.csv)"
+    return read_smiles_file(source, column), str(Path(source).resolve())
+
+
+def source_fingerprint(source: str) -> str:
+    """A content hash of the source file(s), for the on-disk cache key."""
+    h = hashlib.sha256()
+    paths = rdkit_sources() if source == "rdkit" else [Path(source)]
+    for p in paths:
+        h.update(p.name.encode())
+        h.update(Path(p).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def prepare(
+    rows: Sequence[str | None],
+    max_len: int,
+    limit: int | None = None,
+    row_ids: Sequence[int] | None = None,
+) -> tuple[list[str], list[list[str]], dict[str, Any]]:
+    """Clean raw rows: returns canonical SMILES, their SELFIES tokens and the drop report.
+
+    Rows are visited in order; with ``limit`` the visit stops once that many are kept
+    (``report["rows_examined"]`` says how far it got). ``row_ids`` name the rows in the
+    report's examples (default: their position).
+    """
+    counts: Counter[str] = Counter()
+    examples: dict[str, list[str]] = {r: [] for r in DROP_REASONS}
+    seen: set[str] = set()
+    smiles_out: list[str] = []
+    tokens_out: list[list[str]] = []
+
+    def drop(reason: str, row: int, text: Any) -> None:
+        counts[reason] += 1
+        if len(examples[reason]) < _N_EXAMPLES:
+            examples[reason].append(f"row {row}: {text!r}")
+
+    examined = 0
+    for pos, raw in enumerate(rows):
+        if limit is not None and len(smiles_out) >= limit:
+            break
+        examined += 1
+        i = pos if row_ids is None else int(row_ids[pos])
+        if raw is None or not str(raw).strip():
+            drop("unreadable", i, raw)
+            continue
+        mol = Chem.MolFromSmiles(raw)
+        if mol is None:
+            drop("unparsable", i, raw)
+            continue
+        if mol.GetNumAtoms() == 0:
+            drop("empty", i, raw)
+            continue
+        smi = Chem.MolToSmiles(mol)
+        if smi in seen:
+            drop("duplicate", i, raw)
+            continue
+        seen.add(smi)
+        try:
+            encoded = sf.encoder(smi)
+        except Exception:
+            encoded = None
+        if not encoded:
+            drop("selfies_unencodable", i, smi)
+            continue
+        back = Chem.MolFromSmiles(sf.decoder(encoded))
+        if back is None or Chem.MolToSmiles(back) != smi:
+            drop("roundtrip_changed", i, smi)
+            continue
+        tokens = split_tokens(encoded)
+        if len(tokens) > max_len or PAD in tokens:
+            drop("too_long", i, f"{smi} ({len(tokens)} tokens)")
+            continue
+        smiles_out.append(smi)
+        tokens_out.append(tokens)
+    report = {
+        "rows": len(rows),
+        "rows_examined": examined,
+        "kept": len(smiles_out),
+        "dropped": {r: counts[r] for r in DROP_REASONS},
+        "examples": {r: v for r, v in examples.items() if v},
+        "max_len": max_len,
+    }
+    return smiles_out, tokens_out, report
+
+
+def mutate(
+    tokens_list: Sequence[Sequence[str]],
+    alphabet: Sequence[str],
+    n: int,
+    max_len: int,
+    seen: set[str],
+    seed: int,
+    max_edits: int = 3,
+) -> tuple[list[str], list[list[str]]]:
+    """STONED-style augmentation: ``n`` new molecules from random SELFIES edits.
+
+    Each new molecule takes a random reference sequence and applies 1..``max_edits`` random
+    replacements, insertions or deletions of tokens from ``alphabet``; it is kept when it
+    decodes to a new non-empty molecule whose own SELFIES round-trips within ``max_len``.
+    Gives up after ``50 * n`` attempts.
+    """
+    rng = np.random.default_rng(seed)
+    alphabet = [t for t in alphabet if t != PAD]
+    smiles_out: list[str] = []
+    tokens_out: list[list[str]] = []
+    attempts = 0
+    while len(smiles_out) < n and attempts < 50 * n and tokens_list:
+        attempts += 1
+        toks = list(tokens_list[rng.integers(len(tokens_list))])
+        for _ in range(rng.integers(1, max_edits + 1)):
+            op = rng.integers(3)
+            pos = int(rng.integers(len(toks) + (op == 1)))
+            if op == 0 and toks:
+                toks[pos] = alphabet[rng.integers(len(alphabet))]
+            elif op == 1:
+                toks.insert(pos, alphabet[rng.integers(len(alphabet))])
+            elif len(toks) > 1:
+                del toks[pos]
+        try:
+            mol = Chem.MolFromSmiles(sf.decoder("".join(toks)))
+        except Exception:
+            continue
+        if mol is None or mol.GetNumAtoms() == 0:
+            continue
+        smi = Chem.MolToSmiles(mol)
+        if smi in seen:
+            continue
+        new, new_tokens, _ = prepare([smi], max_len)
+        if not new:
+            continue
+        seen.add(smi)
+        smiles_out.append(new[0])
+        tokens_out.append(new_tokens[0])
+    return smiles_out, tokens_out
+
+
+def default_cache_dir() -> Path:
+    """``$MBO_SANDBOX_CACHE/molecules`` or ``~/.cache/mbo-sandbox/molecules``."""
+    root = os.environ.get("MBO_SANDBOX_CACHE") or os.path.join(Path.home(), ".cache", "mbo-sandbox")
+    return Path(root) / "molecules"
+
+
+def cache_path(cache_dir: Path, key: dict[str, Any]) -> Path:
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+    return cache_dir / f"reference-{key['objective']}-{digest}.json"
+
+
+def load_cache(path: Path, key: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if data.get("key") != key or not {"smiles", "tokens", "y", "report"} <= set(data):
+        return None
+    if not len(data["smiles"]) == len(data["tokens"]) == len(data["y"]):
+        return None
+    return data
+
+
+def save_cache(path: Path, data: dict[str, Any]) -> None:
+    """Write atomically (a temporary file, then rename); failures only skip caching."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+        os.replace(tmp, path)
+    except OSError:
+        pass

@@ -1,0 +1,345 @@
+"""The molecule domain: RDKit oracles, SELFIES designs, reference data, end to end."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("rdkit")
+pytest.importorskip("selfies")
+
+from rdkit import Chem  # noqa: E402
+from rdkit.Chem import QED, Crippen, Descriptors  # noqa: E402
+
+from domains import make_domain  # noqa: E402
+from domains.molecules import (  # noqa: E402
+    DRUGS,
+    OBJECTIVES,
+    MoleculeDomain,
+    MoleculeObjective,
+    canonical_smiles,
+    is_truncated,
+)
+from domains.molecules._oracles import _sascorer  # noqa: E402
+
+ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
+CAFFEINE = "Cn1c(=O)c2c(ncn2C)n(C)c1=O"
+IBUPROFEN = "CC(C)Cc1ccc(C(C)C(=O)O)cc1"
+KNOWN = [ASPIRIN, CAFFEINE, IBUPROFEN, "c1ccc2ccccc2c1", "C1CCCCCCCC1"]  # last: 9-ring
+
+# a small user file: known drugs plus rows that must be reported, not lost
+USER_ROWS = [
+    ("aspirin", ASPIRIN),
+    ("caffeine", CAFFEINE),
+    ("ibuprofen", IBUPROFEN),
+    ("ethanol", "CCO"),
+    ("ethanol again", "OCC"),  # duplicate after canonicalization
+    ("formaldehyde", "C=O"),
+    ("propane", "CCC"),
+    ("toluene", "Cc1ccccc1"),
+    ("fluoroethane", "CCF"),
+    ("bad ring", "C1CC"),  # unparsable
+    ("bad valence", "C(C)(C)(C)(C)C"),  # unparsable (5-valent carbon)
+    ("missing", ""),  # unreadable
+]
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("molcache")
+
+
+@pytest.fixture(scope="module")
+def tiny(cache_dir):
+    """60 molecules from RDKit's bundled sets, labeled with QED."""
+    return MoleculeDomain("qed", n_reference=60, seed=1, cache_dir=cache_dir)
+
+
+@pytest.fixture(scope="module")
+def user_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("user") / "mols.csv"
+    path.write_text("name,smiles\n" + "".join(f'"{n}","{s}"\n' for n, s in USER_ROWS))
+    return path
+
+
+@pytest.fixture(scope="module")
+def user_domain(user_csv):
+    return MoleculeDomain("qed", source=str(user_csv), smiles_column="smiles", cache=False, max_len=30)
+
+
+# --- oracles -------------------------------------------------------------------------------
+def test_oracle_values_equal_rdkit_functions():
+    sascorer = _sascorer()
+    mols = [Chem.MolFromSmiles(s) for s in KNOWN]
+    qed = MoleculeObjective("qed")(KNOWN)
+    logp = MoleculeObjective("logp")(KNOWN)
+    sa = MoleculeObjective("sa")(KNOWN)
+    plogp = MoleculeObjective("plogp")(KNOWN)
+    for i, m in enumerate(mols):
+        assert qed[i] == pytest.approx(QED.qed(m), abs=1e-12)
+        assert logp[i] == pytest.approx(Crippen.MolLogP(m), abs=1e-12)
+        assert sa[i] == pytest.approx(-sascorer.calculateScore(m), abs=1e-12)
+        ring = max(max((len(r) for r in m.GetRingInfo().AtomRings()), default=0) - 6, 0)
+        assert plogp[i] == pytest.approx(Crippen.MolLogP(m) - sascorer.calculateScore(m) - ring, abs=1e-12)
+    assert 0.5 < qed[0] < 0.6  # aspirin's QED is about 0.55
+    # the 9-membered ring pays a penalty of 3
+    assert plogp[4] == pytest.approx(logp[4] + sa[4] - 3.0)
+    z = MoleculeObjective("plogp_zinc")(KNOWN)
+    assert np.all(np.isfinite(z)) and not np.allclose(z, plogp)
+
+
+def test_mpo_objectives_are_bounded_and_reward_their_drug():
+    for name in ("mpo_celecoxib", "mpo_fexofenadine", "mpo_osimertinib"):
+        drug = name.split("_")[1]
+        v = MoleculeObjective(name)([DRUGS[drug], ASPIRIN, CAFFEINE])
+        assert np.all((v >= 0) & (v <= 1)), name
+        assert v[0] > v[1] and v[0] > v[2], name
+        assert OBJECTIVES[name].bound == 1.0
+    # celecoxib: similarity 1, TPSA desirability exp(-0.5 ((TPSA - 100) / 20)^2)
+    tpsa = Descriptors.TPSA(Chem.MolFromSmiles(DRUGS["celecoxib"]))
+    expected = math.sqrt(math.exp(-0.5 * ((tpsa - 100) / 20) ** 2))
+    assert MoleculeObjective("mpo_celecoxib")([DRUGS["celecoxib"]])[0] == pytest.approx(expected)
+
+
+def test_invalid_and_empty_molecules_score_nan():
+    for name in OBJECTIVES:
+        v = MoleculeObjective(name)(["", "C1CC", "not a molecule", "CCO"])
+        assert np.isnan(v[:3]).all(), name
+        assert np.isfinite(v[3]), name
+
+
+def test_objective_rejects_unknown_name():
+    with pytest.raises(ValueError, match="unknown molecule objective"):
+        MoleculeDomain("nope")
+
+
+# --- designs -------------------------------------------------------------------------------
+def test_encode_decode_round_trip(tiny):
+    ref = tiny.reference_data()
+    assert ref.x.shape == (len(ref), 60, tiny.space.vocab_size)
+    assert tiny.space.length == 60 and tiny.vocabulary.tokens[0] == "[nop]"
+    x = tiny.encode(ref.designs)
+    assert torch.equal(x, ref.x)
+    assert list(tiny.decode(x)) == list(ref.designs)
+    # a non-canonical spelling encodes to the same tensor
+    some = ref.designs[0]
+    other = Chem.MolToSmiles(Chem.MolFromSmiles(some), canonical=False, doRandom=True)
+    assert torch.equal(tiny.encode([other]), x[:1])
+
+
+def test_relaxed_and_hard_features_agree_on_encoded_designs(tiny):
+    x = tiny.reference_data().x[:20]
+    relaxed = tiny.space.features(x)
+    hard = tiny.space.features(x, hard=True)
+    assert relaxed.shape == (20, tiny.space.dim)
+    torch.testing.assert_close(relaxed, hard, atol=1e-2, rtol=0)
+    assert torch.equal(hard.view(20, tiny.space.length, -1).sum(-1), torch.ones(20, tiny.space.length))
+
+
+def test_encode_rejects_bad_input(tiny):
+    with pytest.raises(ValueError, match="parse"):
+        tiny.encode(["C1CC"])
+    with pytest.raises(ValueError, match="vocabulary"):
+        tiny.encode(["[Xe]"])
+    with pytest.raises(ValueError, match="max_len"):
+        tiny.encode(["C" * 80])
+    with pytest.raises(TypeError):
+        tiny.encode("CCO")
+
+
+def test_empty_design_is_invalid_not_a_crash(tiny):
+    x = torch.full((2, *tiny.space.shape), -5.0)
+    x[:, :, 0] = 5.0  # all [nop]
+    x[1, 0, tiny.vocabulary.index["[C]"]] = 9.0  # methane
+    designs = tiny.decode(x)
+    assert list(designs) == ["", "C"]
+    y = tiny.oracle(designs)
+    assert np.isnan(y[0]) and np.isfinite(y[1])
+    cols = tiny.design_columns(designs)
+    assert list(cols["heavy_atoms"]) == [0, 1] and list(cols["n_tokens"]) == [0, 1]
+
+
+def test_truncation_is_tracked(user_domain):
+    assert is_truncated(["[C]", "[=O]", "[C]"]) is True
+    assert is_truncated(["[C]", "[=O]"]) is False
+    assert is_truncated(["[C]", "[Branch1]", "[C]", "[F]", "[C]"]) is False  # F ends a branch only
+    assert is_truncated(["[nop]", "[C]", "[F]", "[nop]", "[C]"]) is True
+    idx = user_domain.vocabulary.index
+    x = torch.full((2, *user_domain.space.shape), -5.0)
+    x[:, :, 0] = 5.0
+    for pos, tok in enumerate(["[C]", "[=O]", "[C]", "[C]"]):  # C=O, then C C ignored
+        x[0, pos, idx[tok]] = 9.0
+    for pos, tok in enumerate(["[C]", "[C]", "[O]"]):
+        x[1, pos, idx[tok]] = 9.0
+    designs = user_domain.decode(x)
+    assert list(designs) == ["C=O", "CCO"]
+    cols = user_domain.design_columns(designs)
+    assert cols["truncated"] == [True, False]
+    assert list(cols["heavy_atoms"]) == [2, 3]
+    assert list(cols["smiles"]) == ["C=O", "CCO"]
+
+
+def test_upper_bound(tiny, cache_dir):
+    b = tiny.upper_bound(["CCO", ""])
+    assert b.tolist() == [1.0, 1.0]
+    assert np.all(tiny.reference_data().y <= 1.0)
+    assert MoleculeDomain("plogp", n_reference=5, cache_dir=cache_dir).upper_bound(["CCO"]) is None
+
+
+def test_render_designs_writes_png(tiny, tmp_path):
+    path = tmp_path / "grid.png"
+    designs = list(tiny.reference_data().designs[:5]) + [""]
+    assert tiny.render_designs(designs, [f"d{i}" for i in range(6)], str(path)) is True
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="labels"):
+        tiny.render_designs(designs, ["one"], str(path))
+
+
+# --- oracle mechanics ------------------------------------------------------------------------
+def test_oracle_caches_by_canonical_smiles(cache_dir):
+    d = MoleculeDomain("qed", n_reference=5, cache_dir=cache_dir)
+    oracle = d.oracle
+    before = oracle.counts()["evaluations"]
+    y1 = oracle(["CCO", "OCC", ASPIRIN, ""])
+    assert y1[0] == y1[1] and np.isnan(y1[3])
+    assert oracle.counts()["evaluations"] - before == 3  # CCO once
+    y2 = oracle([ASPIRIN, "C(C)O", ""])
+    assert oracle.counts()["evaluations"] - before == 3  # nothing new evaluated
+    np.testing.assert_array_equal(y2[:2], [y1[2], y1[0]])
+    assert canonical_smiles("OCC") == "CCO"
+
+
+def test_oracle_with_worker_processes_matches_serial(tiny):
+    smiles = list(tiny.reference_data().designs[:30]) + ["", "C1CC"]
+    d = MoleculeDomain("plogp", workers=2, chunk_size=4, cache=False, source="rdkit", n_reference=3)
+    try:
+        parallel = d.oracle(smiles)
+        assert d.oracle._pool is not None  # the pool was used
+    finally:
+        d.close()
+    serial = MoleculeObjective("plogp")(smiles)
+    np.testing.assert_array_equal(parallel, serial)
+    assert np.isnan(parallel[-2:]).all() and np.isfinite(parallel[:-2]).all()
+
+
+# --- reference data --------------------------------------------------------------------------
+def test_user_file_reports_and_skips_invalid_rows(user_csv, caplog):
+    with caplog.at_level(logging.WARNING, logger="domains.molecules"):
+        d = MoleculeDomain("qed", source=str(user_csv), smiles_column="smiles", cache=False, max_len=30)
+        ref = d.reference_data()
+    rep = d.data_report_
+    dropped = rep["dropped"]
+    assert rep["rows"] == len(USER_ROWS)
+    assert dropped["unparsable"] == 2 and dropped["unreadable"] == 1 and dropped["duplicate"] == 1
+    assert rep["kept"] == len(ref) == 8
+    assert rep["kept"] + sum(dropped.values()) == rep["rows"]  # nothing silently vanishes
+    assert any("C1CC" in e for e in rep["examples"]["unparsable"])
+    assert "unparsable" in caplog.text
+    assert set(ref.designs) == {canonical_smiles(s) for _, s in USER_ROWS[:9]}
+    assert d.describe()["n_reference"] == 8
+
+
+def test_user_smi_file_and_length_cap(tmp_path):
+    path = tmp_path / "mols.smi"
+    path.write_text(f"smiles name\n{ASPIRIN} a\n{CAFFEINE} c\nCCO e\n{'C' * 40} long\n\nC1CC bad\n")
+    d = MoleculeDomain("logp", source=str(path), cache=False, max_len=30)
+    ref = d.reference_data()
+    assert d.data_report_["dropped"]["too_long"] == 1
+    assert d.data_report_["dropped"]["unparsable"] == 1
+    assert len(ref) == 3 and d.space.length == 30
+
+
+def test_csv_column_errors(user_csv):
+    with pytest.raises(ValueError, match="no column"):
+        MoleculeDomain("qed", source=str(user_csv), smiles_column="SMILES_X", cache=False).reference_data()
+    with pytest.raises(FileNotFoundError):
+        MoleculeDomain("qed", source="/nonexistent/file.csv")
+
+
+def test_reference_is_cached_on_disk(tmp_path):
+    d1 = MoleculeDomain("qed", n_reference=20, seed=3, cache_dir=tmp_path)
+    r1 = d1.reference_data()
+    assert d1.oracle.counts()["evaluations"] == 20
+    assert len(list(tmp_path.glob("reference-qed-*.json"))) == 1
+    d2 = MoleculeDomain("qed", n_reference=20, seed=3, cache_dir=tmp_path)
+    r2 = d2.reference_data()
+    assert d2.oracle.counts()["evaluations"] == 0  # labels came from disk
+    assert "from_cache" in d2.data_report_
+    assert list(r1.designs) == list(r2.designs) and np.array_equal(r1.y, r2.y)
+    assert torch.equal(r1.x, r2.x)
+    # another seed is another subset
+    d3 = MoleculeDomain("qed", n_reference=20, seed=4, cache_dir=tmp_path)
+    assert list(d3.reference_data().designs) != list(r1.designs)
+
+
+def test_augmentation_adds_valid_new_molecules(tmp_path):
+    d = MoleculeDomain("qed", n_reference=15, augment=10, seed=0, cache_dir=tmp_path)
+    ref = d.reference_data()
+    assert d.data_report_["augmented"] == 10
+    assert len(ref) == 25 and len(set(ref.designs)) == 25
+    assert list(d.decode(ref.x)) == list(ref.designs)
+
+
+def test_offline_split_hides_the_top(tiny):
+    ref = tiny.reference_data()
+    off = tiny.offline()
+    assert len(off) == len(ref) // 2
+    assert off.y.max() <= np.sort(ref.y)[len(ref) // 2]
+    assert set(ref.top(5).designs).isdisjoint(off.designs)
+    assert tiny.normalize(ref.y).min() == 0 and tiny.normalize(ref.y).max() == 1
+
+
+def test_describe_and_registry(cache_dir):
+    d = make_domain("molecules", objective="mpo_celecoxib", n_reference=10, cache_dir=cache_dir)
+    info = d.describe()
+    assert info["objective"] == "mpo_celecoxib" and info["n_reference"] == 10
+    assert info["L"] == 60 and info["V"] == d.space.vocab_size and info["dim"] == 60 * info["V"]
+
+
+# --- end to end ----------------------------------------------------------------------------
+def test_end_to_end_gradient_ascent_audit(tiny):
+    from mbo.audit import audit
+    from mbo.gradient_ascent import GradientAscent, random_direction_control
+    from mbo.metrics import summarize
+    from mbo.objective import SurrogateObjective
+    from surrogates import make_surrogate
+    from surrogates._base import spread
+
+    space = tiny.space
+    off = tiny.offline()
+    surrogate = make_surrogate("mlp", epochs=5, width=32)
+    surrogate.fit(space.features(off.x, hard=True), torch.as_tensor(off.y, dtype=torch.float32))
+    surrogate.eval()
+    starts = off.top(8)
+    loc, scale = off.x.mean(0), spread(off.x)
+    objective = SurrogateObjective(surrogate, space.features, loc=float(off.y.mean()), scale=float(off.y.std()))
+    traj = GradientAscent(steps=5, checkpoint_every=1).run(objective, starts.x, space, loc, scale)
+    control = random_direction_control(traj, space, loc, scale, seed=0)
+    table = audit(tiny, surrogate, traj, control)
+    assert len(table) == 6 * 8 + 8
+    assert {"smiles", "heavy_atoms", "truncated", "n_tokens", "predicted", "true", "bound"} <= set(table)
+    start = table[(table.arm == "ascent") & (table.step == 0)]
+    np.testing.assert_allclose(start["true"].to_numpy(), starts.y)  # step 0 decodes the starts
+    summary = summarize(table, d_best=float(tiny.normalize(off.y.max())))
+    for key in ("p100", "p50", "gap", "invalid_rate", "impossible_rate", "gradient_advantage"):
+        assert key in summary
+    assert 0.0 <= summary["invalid_rate"] <= 1.0
+
+
+def test_run_study_on_molecules(cache_dir, tmp_path):
+    study = pytest.importorskip("mbo.study")
+    spec = study.StudySpec(
+        domain="molecules",
+        domain_options={"objective": "qed", "n_reference": 60, "seed": 1, "cache_dir": str(cache_dir)},
+        surrogate="mlp",
+        surrogate_options={"epochs": 5, "width": 32},
+        optimizer_options={"steps": 5},
+        k=8,
+    )
+    result = study.run_study(spec, out_dir=tmp_path, plots=False)
+    assert result.summary["k"] == 8
+    assert "smiles" in result.table
