@@ -58,6 +58,10 @@ class Domain(ABC):
     space: Space
     #: share of the reference data (lowest scores) visible offline; the rest is hidden.
     default_offline_fraction: float = 0.5
+    #: optimizer options this domain needs to be searched at all (a study's own options win).
+    optimizer_defaults: dict[str, Any] = {}
+    #: design columns (see ``design_columns``) whose start and final means go in the summary.
+    summary_columns: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         self._oracle: Oracle | None = None

@@ -78,6 +78,18 @@ class Oracle:
                 self._cache[k] = float(v)
         return np.array([self._cache[k] for k in keys], dtype=np.float64)
 
+    def key(self, design: Any) -> Hashable:
+        """The cache key of one design (equal keys mean the same design)."""
+        return self._key(design)
+
+    def prime(self, designs: Any, values: Any) -> None:
+        """Seed the cache with known values (e.g. a reference set labeled earlier); not counted."""
+        values = np.asarray(values, dtype=np.float64).reshape(-1)
+        if len(designs) != len(values):
+            raise ValueError(f"{len(designs)} designs but {len(values)} values")
+        for i, v in enumerate(values):
+            self._cache.setdefault(self._key(designs[i]), float(v))
+
     def _run(self, designs: Any) -> np.ndarray:
         n = len(designs)
         if self.workers <= 0 or n <= self.chunk_size:

@@ -23,6 +23,9 @@ class Space(ABC):
 
     shape: tuple[int, ...]
     dim: int
+    #: whether optimizers should step on design tensors standardized by the offline data's
+    #: per-entry mean and spread (True for boxes; logits are already a normalized scale).
+    standardize: bool = True
 
     @abstractmethod
     def features(self, x: Tensor, hard: bool = False) -> Tensor:
@@ -84,8 +87,12 @@ class CategoricalSpace(Space):
 
     The surrogate sees the softmax of the logits (relaxed one-hot), flattened to
     ``L * V`` features; ``hard=True`` gives the one-hot at the per-position argmax.
-    Logits are clamped to ``[-logit_bound, logit_bound]`` by ``project``.
+    Logits are clamped to ``[-logit_bound, logit_bound]`` by ``project``. Optimizers step on
+    the logits as they are (``standardize = False``): per-entry standardization by offline
+    data would freeze rare tokens (tiny spread) and is meaningless for absent ones.
     """
+
+    standardize = False
 
     def __init__(self, length: int, vocab_size: int, logit_bound: float = 10.0) -> None:
         if length < 1 or vocab_size < 2:

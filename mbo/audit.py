@@ -5,6 +5,8 @@ This is the only place (besides dataset construction and reporting) that calls t
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import torch
@@ -31,8 +33,9 @@ def audit_designs(
     surrogate: Surrogate,
     x: Tensor,
     batch_size: int = 4096,
+    designs: Any = None,
 ) -> pd.DataFrame:
-    """Audit a flat batch of design tensors ``(N, *shape)``.
+    """Audit a flat batch of design tensors ``(N, *shape)`` (``designs``: their decoding, if known).
 
     Returns one row per design: ``predicted`` (surrogate at the decoded design's features),
     ``predicted_relaxed`` (at the design tensor itself; differs for categorical spaces),
@@ -42,7 +45,7 @@ def audit_designs(
     space = domain.space
     space.check(x)
     x = x.detach().cpu().float()
-    designs = domain.decode(x)
+    designs = domain.decode(x) if designs is None else designs
     predicted = _predict(surrogate, space.features(x, hard=True), batch_size)
     relaxed = _predict(surrogate, space.features(x, hard=False), batch_size)
     true = domain.oracle(designs)
@@ -74,7 +77,8 @@ def audit(
     """The tidy audit table of a trajectory (and of the random-direction control).
 
     Columns: ``arm`` (``"ascent"`` or ``"control"``), ``step``, ``design_id`` (index of the
-    design within the batch of K), and those of :func:`audit_designs`. The control rows
+    design within the batch of K), those of :func:`audit_designs`, and ``changed`` (the
+    decoded design differs from its start design). The control rows
     sit at the final step. Every checkpoint is decoded and scored in one oracle call.
     """
     c, k = trajectory.x.shape[:2]
@@ -87,8 +91,14 @@ def audit(
         arms += ["control"] * control.shape[0]
         steps += [trajectory.steps[-1]] * control.shape[0]
         ids += list(range(control.shape[0]))
-    table = audit_designs(domain, surrogate, torch.cat(xs), batch_size=batch_size)
+    x = torch.cat(xs)
+    designs = domain.decode(x)
+    table = audit_designs(domain, surrogate, x, batch_size=batch_size, designs=designs)
     table.insert(0, "design_id", ids)
     table.insert(0, "step", steps)
     table.insert(0, "arm", arms)
+    # did the decoded design change from its start? (same oracle cache key = same design)
+    keys = [domain.oracle.key(designs[i]) for i in range(len(x))]
+    start_key = dict(zip(ids[:k], keys[:k], strict=True))
+    table["changed"] = [kk != start_key[i] for i, kk in zip(ids, keys, strict=True)]
     return table

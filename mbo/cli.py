@@ -42,6 +42,8 @@ SUMMARY_ROWS = [
     ("rank_agreement", "rank agreement (Spearman)"),
     ("impossible_rate", "impossible-prediction rate"),
     ("invalid_rate", "invalid rate"),
+    ("unchanged_rate", "unchanged designs"),
+    ("relaxation_gap", "relaxation gap (relaxed - decoded pred.)"),
     ("val_r2", "surrogate validation R^2"),
 ]
 
@@ -58,7 +60,11 @@ def format_summaries(summaries: dict[str, dict[str, Any]]) -> str:
     names = list(summaries)
     width = max(12, *(len(n) for n in names))
     lines = [f"{'metric (normalized)':36s}" + "".join(f"{n:>{width + 2}s}" for n in names)]
-    for key, label in SUMMARY_ROWS:
+    # domain-specific columns (e.g. heavy_atoms): "<col>_start_mean" and "<col>_mean"
+    extra = sorted({k[: -len("_start_mean")] for s in summaries.values() for k in s if k.endswith("_start_mean")})
+    extra = [c for c in extra if c not in ("true", "predicted")]
+    rows = SUMMARY_ROWS + [(f"{c}{w}", f"{c}, {lbl} (mean)") for c in extra for w, lbl in (("_start_mean", "start"), ("_mean", "end"))]
+    for key, label in rows:
         cells = []
         for n in names:
             v = summaries[n].get(key, math.nan)
@@ -79,6 +85,8 @@ def _spec_from_args(args: argparse.Namespace):
             data[key] = value
     for key, pairs in (("domain_options", args.D), ("surrogate_options", args.S), ("optimizer_options", args.O)):
         data[key] = {**data.get(key, {}), **dict(pairs or [])}
+    if args.objective is not None:
+        data["domain_options"]["objective"] = args.objective
     opt = data["optimizer_options"]
     if args.steps is not None:
         opt["steps"] = args.steps
@@ -154,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run one study", description="Run one study and write its run folder.")
     r.add_argument("--config", help="spec file (YAML or TOML); flags override it")
     r.add_argument("--domain", help="domain name (see `mbo list`)")
+    r.add_argument("--objective", help="domain objective, e.g. qed for molecules (same as -D objective=...)")
     r.add_argument("--surrogate", help="surrogate name (see `mbo list`)")
     r.add_argument("--optimizer", help="optimizer name (see `mbo list`)")
     r.add_argument("-D", action="append", type=_kv, metavar="KEY=VALUE", help="domain option, e.g. -D dim=8")

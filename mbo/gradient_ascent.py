@@ -136,5 +136,4 @@ def random_direction_control(
     g = torch.Generator().manual_seed(seed)
     u = torch.randn(z0.shape, generator=g)
     u = u / u.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *[1] * (u.ndim - 1))
-    z = z0 + dist.view(-1, *[1] * (u.ndim - 1)) * u
-    return space.project(loc + scale * z)
+    return space.project(x0 + scale * dist.view(-1, *[1] * (u.ndim - 1)) * u)

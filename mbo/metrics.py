@@ -50,6 +50,7 @@ def summarize(
     table: pd.DataFrame,
     fooled_margin: float = FOOLED_MARGIN,
     d_best: float | None = None,
+    columns: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The headline metrics of one run, from its audit table.
 
@@ -57,6 +58,8 @@ def summarize(
         table: the audit table (:func:`mbo.audit.audit`).
         fooled_margin: the δ of the fooled rate, in normalized units.
         d_best: the offline dataset's best score, normalized (reported alongside).
+        columns: numeric or boolean design columns whose start and final means to report
+            (``<col>_start_mean``, ``<col>_mean``).
     """
     start, final = start_and_final(table)
     ps, pf = start["predicted_norm"], final["predicted_norm"]
@@ -86,9 +89,14 @@ def summarize(
         "true_improvement_rate": float(rose_true.mean()),
         "invalid_rate": float((~valid).mean()),
         "impossible_rate": float((pf > bound)[bound.notna()].mean()) if bound.notna().any() else math.nan,
+        "unchanged_rate": float((~final["changed"].astype(bool)).mean()) if "changed" in final else math.nan,
         "gradient_advantage": math.nan,
         "control_true_mean": math.nan,
     }
+    for col in columns:
+        if col in final:
+            out[f"{col}_start_mean"] = float(start[col].astype(float).mean())
+            out[f"{col}_mean"] = float(final[col].astype(float).mean())
     control = table[table["arm"] == "control"]
     if not control.empty:
         out["control_true_mean"] = _nan(np.mean, control["true_norm"])

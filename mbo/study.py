@@ -111,10 +111,14 @@ class StudySpec:
             raise ValueError(f"fooled_margin must be >= 0, got {self.fooled_margin}")
         self.make_optimizer()  # validates optimizer options (e.g. negative steps)
 
-    def make_optimizer(self) -> GradientAscent:
+    def optimizer_kwargs(self, defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Optimizer options: a domain's ``defaults`` overridden by the spec's own."""
+        return {**(defaults or {}), **self.optimizer_options}
+
+    def make_optimizer(self, defaults: dict[str, Any] | None = None) -> GradientAscent:
         cls, _ = OPTIMIZERS[self.optimizer]
         try:
-            return cls(**self.optimizer_options)
+            return cls(**self.optimizer_kwargs(defaults))
         except TypeError as err:
             raise ValueError(f"bad options for optimizer {self.optimizer!r}: {err}") from err
 
@@ -196,13 +200,16 @@ def run_study(
     t = time.perf_counter()
     calls_before = domain.oracle.counts()
     starts = offline.top(spec.k)
-    loc, scale = offline.x.mean(0), spread(offline.x)
+    if space.standardize:
+        loc, scale = offline.x.mean(0), spread(offline.x)
+    else:
+        loc, scale = torch.zeros(space.shape), torch.ones(space.shape)
     objective = SurrogateObjective(
         surrogate, space.features, loc=float(offline.y.mean()), scale=float(offline.y.std() or 1.0)
     )
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(spec.seed)
-        trajectory = spec.make_optimizer().run(
+        trajectory = spec.make_optimizer(domain.optimizer_defaults).run(
             objective, starts.x.to(device), space, loc.to(device), scale.to(device), progress=progress
         )
     control = random_direction_control(trajectory, space, loc, scale, seed=spec.seed)
@@ -214,8 +221,14 @@ def run_study(
     table = audit(domain, surrogate, trajectory, control)
     timings["audit"] = time.perf_counter() - t
 
-    summary = summarize(table, spec.fooled_margin, d_best=float(domain.normalize(offline.y.max())))
+    summary = summarize(
+        table,
+        spec.fooled_margin,
+        d_best=float(domain.normalize(offline.y.max())),
+        columns=domain.summary_columns,
+    )
     summary |= {
+        "optimizer_options": spec.optimizer_kwargs(domain.optimizer_defaults),
         "name": spec.label,
         "domain": domain.name,
         "surrogate": spec.surrogate,

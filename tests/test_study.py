@@ -142,3 +142,22 @@ def test_demo_shows_fooling_beside_a_working_control(tmp_path, capsys):
     assert control["true_improvement_rate"] > 0.9 and control["fooled_rate"] < 0.1
     assert (tmp_path / "control" / "landscape.png").exists()
     assert "fooled rate" in capsys.readouterr().out
+
+
+def test_unchanged_designs_are_counted():
+    still = run_study(StudySpec.from_dict({**FAST, "optimizer_options": {"steps": 0}}))
+    assert still.summary["unchanged_rate"] == 1.0 and not still.table["changed"].any()
+    moved = run_study(StudySpec.from_dict(FAST))
+    assert moved.summary["unchanged_rate"] < 0.5
+
+
+def test_domain_optimizer_defaults_yield_to_the_spec(monkeypatch):
+    from domains.analytic import AnalyticDomain
+
+    monkeypatch.setattr(AnalyticDomain, "optimizer_defaults", {"method": "adam", "lr": 0.3})
+    res = run_study(StudySpec.from_dict(FAST))
+    assert res.summary["optimizer_options"]["method"] == "adam"
+    assert res.summary["optimizer_options"]["lr"] == 0.3
+    spec = {**FAST, "optimizer_options": {**FAST["optimizer_options"], "method": "gd"}}
+    res = run_study(StudySpec.from_dict(spec))
+    assert res.summary["optimizer_options"]["method"] == "gd"
