@@ -58,7 +58,9 @@ def bench(objective: str, smiles: list[str], warm: list[str], workers: int, chun
 
     # pool: start-up, then cold on unseen molecules
     canonical_smiles.cache_clear()
-    pool = Oracle(MoleculeObjective(objective), key=canonical_smiles, workers=workers, chunk_size=chunk)
+    pool = Oracle(
+        MoleculeObjective(objective), key=canonical_smiles, workers=workers, chunk_size=chunk
+    )
     t = time.perf_counter()
     pool(warm)
     out["pool_warmup_s"] = time.perf_counter() - t

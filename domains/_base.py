@@ -60,6 +60,8 @@ class Domain(ABC):
     default_offline_fraction: float = 0.5
     #: optimizer options this domain needs to be searched at all (a study's own options win).
     optimizer_defaults: dict[str, Any] = {}
+    #: unit of the raw score, for labels (e.g. "m").
+    score_unit: str = ""
     #: design columns (see ``design_columns``) whose start and final means go in the summary.
     summary_columns: tuple[str, ...] = ()
 

@@ -60,7 +60,9 @@ class BoxSpace(Space):
         lower = torch.as_tensor(lower, dtype=torch.float32).flatten()
         upper = torch.as_tensor(upper, dtype=torch.float32).flatten()
         if lower.shape != upper.shape:
-            raise ValueError(f"bounds differ in shape: {tuple(lower.shape)} vs {tuple(upper.shape)}")
+            raise ValueError(
+                f"bounds differ in shape: {tuple(lower.shape)} vs {tuple(upper.shape)}"
+            )
         if not bool((upper > lower).all()):
             raise ValueError("every upper bound must exceed its lower bound")
         self.lower, self.upper = lower, upper

@@ -78,7 +78,9 @@ class AnalyticDomain(Domain):
         super().__init__()
         function = function.lower()
         if function not in FUNCTIONS:
-            raise ValueError(f"unknown analytic function {function!r}; choose from {sorted(FUNCTIONS)}")
+            raise ValueError(
+                f"unknown analytic function {function!r}; choose from {sorted(FUNCTIONS)}"
+            )
         _, dims, default_dim = FUNCTIONS[function]
         dim = default_dim if dim is None else int(dim)
         if dims is not None and dim not in dims:
@@ -87,7 +89,12 @@ class AnalyticDomain(Domain):
             raise ValueError(f"{function} needs dim >= 2, got dim={dim}")
         if n_reference < 10:
             raise ValueError(f"n_reference must be >= 10, got {n_reference}")
-        self.function, self.dim, self.n_reference, self.seed = function, dim, int(n_reference), int(seed)
+        self.function, self.dim, self.n_reference, self.seed = (
+            function,
+            dim,
+            int(n_reference),
+            int(seed),
+        )
         self.default_offline_fraction = float(offline_fraction)
         self.name = function if dims == (2,) or dim == default_dim else f"{function}{dim}"
         f = _make_function(function, dim)
@@ -99,7 +106,9 @@ class AnalyticDomain(Domain):
     def encode(self, designs: Any) -> Tensor:
         arr = np.asarray(designs, dtype=np.float64)
         if arr.ndim != 2 or arr.shape[1] != self.dim:
-            raise ValueError(f"{self.name}: expected designs of shape (n, {self.dim}), got {arr.shape}")
+            raise ValueError(
+                f"{self.name}: expected designs of shape (n, {self.dim}), got {arr.shape}"
+            )
         return torch.as_tensor(arr, dtype=torch.float32)
 
     def decode(self, x: Tensor) -> np.ndarray:

@@ -61,9 +61,20 @@ def format_summaries(summaries: dict[str, dict[str, Any]]) -> str:
     width = max(12, *(len(n) for n in names))
     lines = [f"{'metric (normalized)':36s}" + "".join(f"{n:>{width + 2}s}" for n in names)]
     # domain-specific columns (e.g. heavy_atoms): "<col>_start_mean" and "<col>_mean"
-    extra = sorted({k[: -len("_start_mean")] for s in summaries.values() for k in s if k.endswith("_start_mean")})
+    extra = sorted(
+        {
+            k[: -len("_start_mean")]
+            for s in summaries.values()
+            for k in s
+            if k.endswith("_start_mean")
+        }
+    )
     extra = [c for c in extra if c not in ("true", "predicted")]
-    rows = SUMMARY_ROWS + [(f"{c}{w}", f"{c}, {lbl} (mean)") for c in extra for w, lbl in (("_start_mean", "start"), ("_mean", "end"))]
+    rows = SUMMARY_ROWS + [
+        (f"{c}{w}", f"{c}, {lbl} (mean)")
+        for c in extra
+        for w, lbl in (("_start_mean", "start"), ("_mean", "end"))
+    ]
     for key, label in rows:
         cells = []
         for n in names:
@@ -79,11 +90,24 @@ def _spec_from_args(args: argparse.Namespace):
     from .study import StudySpec
 
     data: dict[str, Any] = StudySpec.from_file(args.config).to_dict() if args.config else {}
-    for key in ("domain", "surrogate", "optimizer", "k", "offline_fraction", "seed", "device", "name"):
+    for key in (
+        "domain",
+        "surrogate",
+        "optimizer",
+        "k",
+        "offline_fraction",
+        "seed",
+        "device",
+        "name",
+    ):
         value = getattr(args, key)
         if value is not None:
             data[key] = value
-    for key, pairs in (("domain_options", args.D), ("surrogate_options", args.S), ("optimizer_options", args.O)):
+    for key, pairs in (
+        ("domain_options", args.D),
+        ("surrogate_options", args.S),
+        ("optimizer_options", args.O),
+    ):
         data[key] = {**data.get(key, {}), **dict(pairs or [])}
     if args.objective is not None:
         data["domain_options"]["objective"] = args.objective
@@ -123,7 +147,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     t = time.perf_counter()
     result = run_study(spec, out, progress=not args.quiet)
     print(format_summaries({spec.label: result.summary}))
-    print(f"\nwrote {out}/ (audit.parquet, summary.json, curves.csv, PNGs) in {time.perf_counter() - t:.1f} s")
+    print(
+        f"\nwrote {out}/ (audit.parquet, summary.json, curves.csv, PNGs) in {time.perf_counter() - t:.1f} s"
+    )
     return 0
 
 
@@ -148,7 +174,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"score moved {c['true_mean'] - c['true_start_mean']:+.2f} (dense 2-D data: ascent really works)."
         f"\nfooled margin δ = {f['fooled_margin']}; scores normalized by the full reference data's min/max."
     )
-    print(f"\nplots: {out}/fooled/trajectory.png, {out}/control/trajectory.png, {out}/control/landscape.png")
+    print(
+        f"\nplots: {out}/fooled/trajectory.png, {out}/control/trajectory.png, {out}/control/landscape.png"
+    )
     print(f"done in {time.perf_counter() - t0:.1f} s")
     return 0
 
@@ -157,22 +185,44 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mbo", description="Model-based optimization sandbox.")
     sub = p.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("list", help="list domains, surrogates and optimizers").set_defaults(func=cmd_list)
+    sub.add_parser("list", help="list domains, surrogates and optimizers").set_defaults(
+        func=cmd_list
+    )
 
-    r = sub.add_parser("run", help="run one study", description="Run one study and write its run folder.")
+    r = sub.add_parser(
+        "run", help="run one study", description="Run one study and write its run folder."
+    )
     r.add_argument("--config", help="spec file (YAML or TOML); flags override it")
     r.add_argument("--domain", help="domain name (see `mbo list`)")
-    r.add_argument("--objective", help="domain objective, e.g. qed for molecules (same as -D objective=...)")
+    r.add_argument(
+        "--objective", help="domain objective, e.g. qed for molecules (same as -D objective=...)"
+    )
     r.add_argument("--surrogate", help="surrogate name (see `mbo list`)")
     r.add_argument("--optimizer", help="optimizer name (see `mbo list`)")
-    r.add_argument("-D", action="append", type=_kv, metavar="KEY=VALUE", help="domain option, e.g. -D dim=8")
-    r.add_argument("-S", action="append", type=_kv, metavar="KEY=VALUE", help="surrogate option, e.g. -S width=512")
-    r.add_argument("-O", action="append", type=_kv, metavar="KEY=VALUE", help="optimizer option, e.g. -O checkpoint_every=5")
+    r.add_argument(
+        "-D", action="append", type=_kv, metavar="KEY=VALUE", help="domain option, e.g. -D dim=8"
+    )
+    r.add_argument(
+        "-S",
+        action="append",
+        type=_kv,
+        metavar="KEY=VALUE",
+        help="surrogate option, e.g. -S width=512",
+    )
+    r.add_argument(
+        "-O",
+        action="append",
+        type=_kv,
+        metavar="KEY=VALUE",
+        help="optimizer option, e.g. -O checkpoint_every=5",
+    )
     r.add_argument("--steps", type=int, help="optimizer steps (default 200)")
     r.add_argument("--lr", type=float, help="step size (default 0.01*sqrt(d))")
     r.add_argument("--adam", action="store_true", help="use Adam instead of plain gradient steps")
     r.add_argument("--k", type=int, help="designs optimized at once (default 128)")
-    r.add_argument("--offline-fraction", type=float, dest="offline_fraction", help="visible share of the data")
+    r.add_argument(
+        "--offline-fraction", type=float, dest="offline_fraction", help="visible share of the data"
+    )
     r.add_argument("--seed", type=int, help="seed (default 0)")
     r.add_argument("--device", help="cpu, cuda, cuda:N or auto (default cpu)")
     r.add_argument("--name", help="label for the study")

@@ -65,7 +65,12 @@ class GradientAscent:
             raise ValueError(f"method must be 'gd' or 'adam', got {method!r}")
         if checkpoint_every < 1:
             raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
-        self.steps, self.lr, self.method, self.checkpoint_every = int(steps), lr, method, checkpoint_every
+        self.steps, self.lr, self.method, self.checkpoint_every = (
+            int(steps),
+            lr,
+            method,
+            checkpoint_every,
+        )
 
     def run(
         self,

@@ -88,8 +88,12 @@ def summarize(
         "rank_agreement": spearman(ascent["predicted"].to_numpy(), ascent["true"].to_numpy()),
         "true_improvement_rate": float(rose_true.mean()),
         "invalid_rate": float((~valid).mean()),
-        "impossible_rate": float((pf > bound)[bound.notna()].mean()) if bound.notna().any() else math.nan,
-        "unchanged_rate": float((~final["changed"].astype(bool)).mean()) if "changed" in final else math.nan,
+        "impossible_rate": float((pf > bound)[bound.notna()].mean())
+        if bound.notna().any()
+        else math.nan,
+        "unchanged_rate": float((~final["changed"].astype(bool)).mean())
+        if "changed" in final
+        else math.nan,
         "gradient_advantage": math.nan,
         "control_true_mean": math.nan,
     }
@@ -117,7 +121,11 @@ def curves(table: pd.DataFrame, arm: str = "ascent") -> pd.DataFrame:
         row: dict[str, Any] = {"step": int(step)}
         for col in ("predicted", "predicted_relaxed", "true"):
             v = g[f"{col}_norm"].dropna()
-            q = v.quantile([0.25, 0.5, 0.75]) if len(v) else pd.Series([math.nan] * 3, [0.25, 0.5, 0.75])
+            q = (
+                v.quantile([0.25, 0.5, 0.75])
+                if len(v)
+                else pd.Series([math.nan] * 3, [0.25, 0.5, 0.75])
+            )
             row |= {
                 f"{col}_mean": v.mean(),
                 f"{col}_median": q[0.5],

@@ -26,7 +26,9 @@ class SurrogateObjective:
         scale: float = 1.0,
     ) -> None:
         if kappa and not surrogate.has_std:
-            raise ValueError(f"kappa={kappa} needs a surrogate with a std; {type(surrogate).__name__} has none")
+            raise ValueError(
+                f"kappa={kappa} needs a surrogate with a std; {type(surrogate).__name__} has none"
+            )
         if scale <= 0:
             raise ValueError(f"scale must be positive, got {scale}")
         self.surrogate, self.features = surrogate, features

@@ -22,16 +22,30 @@ if TYPE_CHECKING:
 PRED, TRUE = "#1f77b4", "#d62728"
 
 
-def plot_trajectory(curves: pd.DataFrame, summary: dict[str, Any], path: str | Path, ax=None) -> None:
+def plot_trajectory(
+    curves: pd.DataFrame, summary: dict[str, Any], path: str | Path, ax=None
+) -> None:
     """Predicted vs true normalized score against step: mean line, interquartile band, min-max."""
     own = ax is None
     if own:
         fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
     s = curves["step"]
-    for col, color, label in (("predicted", PRED, "predicted (surrogate)"), ("true", TRUE, "true (oracle)")):
-        ax.fill_between(s, curves[f"{col}_min"], curves[f"{col}_max"], color=color, alpha=0.08, lw=0)
-        ax.fill_between(s, curves[f"{col}_q25"], curves[f"{col}_q75"], color=color, alpha=0.25, lw=0)
+    for col, color, label in (
+        ("predicted", PRED, "predicted (surrogate)"),
+        ("true", TRUE, "true (oracle)"),
+    ):
+        ax.fill_between(
+            s, curves[f"{col}_min"], curves[f"{col}_max"], color=color, alpha=0.08, lw=0
+        )
+        ax.fill_between(
+            s, curves[f"{col}_q25"], curves[f"{col}_q75"], color=color, alpha=0.25, lw=0
+        )
         ax.plot(s, curves[f"{col}_mean"], color=color, lw=2, label=f"{label}: mean, IQR, range")
+    relaxed = curves["predicted_relaxed_mean"]
+    if (relaxed - curves["predicted_mean"]).abs().max() > 1e-6:  # categorical designs
+        ax.plot(
+            s, relaxed, color=PRED, lw=1.2, ls="--", label="predicted at the relaxed point (mean)"
+        )
     d_best = summary.get("d_best", math.nan)
     if math.isfinite(d_best):
         ax.axhline(d_best, color="k", ls="--", lw=1, label=f"D(best) = {d_best:.2f}")
@@ -70,8 +84,15 @@ def landscape_grid(result: StudyResult, n: int = 90) -> dict[str, np.ndarray]:
     true = domain.normalize(domain.oracle(domain.decode(torch.as_tensor(pts, dtype=torch.float32))))
     device = next(iter(result.surrogate.buffers())).device
     with torch.no_grad():
-        pred = result.surrogate(torch.as_tensor(pts, dtype=torch.float32, device=device)).cpu().numpy()
-    return {"x0": a, "x1": b, "true": true.reshape(a.shape), "predicted": domain.normalize(pred).reshape(a.shape)}
+        pred = (
+            result.surrogate(torch.as_tensor(pts, dtype=torch.float32, device=device)).cpu().numpy()
+        )
+    return {
+        "x0": a,
+        "x1": b,
+        "true": true.reshape(a.shape),
+        "predicted": domain.normalize(pred).reshape(a.shape),
+    }
 
 
 def plot_landscape(result: StudyResult, path: str | Path, n_paths: int = 32) -> None:
@@ -92,32 +113,59 @@ def plot_landscape(result: StudyResult, path: str | Path, n_paths: int = 32) -> 
         z = grid[key]
         cf = ax.contourf(grid["x0"], grid["x1"], z, levels=levels, cmap="viridis")
         fig.colorbar(cf, ax=ax, label="normalized score (shared scale)")
-        ax.contour(grid["x0"], grid["x1"], z, levels=[cut], colors="w", linewidths=1.2, linestyles="--")
+        ax.contour(
+            grid["x0"], grid["x1"], z, levels=[cut], colors="w", linewidths=1.2, linestyles="--"
+        )
         ax.scatter(off[:, 0], off[:, 1], s=3, c="k", alpha=0.35, label="offline data (visible)")
         for i in pick:
             ax.plot(xs[:, i, 0], xs[:, i, 1], color="#ff7f0e", lw=0.9, alpha=0.9)
-        ax.scatter(xs[0, pick, 0], xs[0, pick, 1], s=14, c="w", edgecolors="k", zorder=3, label="start")
-        ax.scatter(xs[-1, pick, 0], xs[-1, pick, 1], s=30, c="#ff7f0e", marker="X", edgecolors="k", zorder=3, label="end")
+        ax.scatter(
+            xs[0, pick, 0], xs[0, pick, 1], s=14, c="w", edgecolors="k", zorder=3, label="start"
+        )
+        ax.scatter(
+            xs[-1, pick, 0],
+            xs[-1, pick, 1],
+            s=30,
+            c="#ff7f0e",
+            marker="X",
+            edgecolors="k",
+            zorder=3,
+            label="end",
+        )
         ax.set_title(f"{title}; dashed: level of D(best)", fontsize=10)
         ax.set_xlabel("x0")
     axes[0].set_ylabel("x1")
     axes[0].legend(fontsize=7, loc="lower left", framealpha=0.8)
-    fig.suptitle(f"{result.summary['domain']}: where gradient ascent went ({len(pick)} of {k} designs)")
+    fig.suptitle(
+        f"{result.summary['domain']}: where gradient ascent went ({len(pick)} of {k} designs)"
+    )
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
 
 
 def plot_top_designs(result: StudyResult, path: str | Path, n: int = 8) -> bool:
-    """Top proposed designs (by prediction) beside the best offline ones, drawn by the domain."""
+    """Top proposed designs (by prediction) beside the best offline ones, drawn by the domain.
+
+    Labels give normalized predicted / true scores, and raw ones in the domain's unit.
+    """
     t = result.table
     final = t[(t["arm"] == "ascent") & (t["step"] == t["step"].max())]
     top = final.sort_values("predicted", ascending=False).head(n)
     x = result.trajectory.final[torch.as_tensor(top["design_id"].to_numpy().copy())]
     designs = result.domain.decode(x)
     best = result.offline.top(min(n, len(result.offline)))
-    labels = [f"proposed: pred {p:.2f} / true {q:.2f}" for p, q in zip(top["predicted_norm"], top["true_norm"], strict=True)]
-    labels += [f"offline best: true {v:.2f}" for v in result.domain.normalize(best.y)]
+    unit = f" {result.domain.score_unit}" if result.domain.score_unit else ""
+    labels = [
+        f"proposed: pred {p:.2f} / true {q:.2f}\n(raw {pr:.3g} / {qr:.3g}{unit})"
+        for p, q, pr, qr in zip(
+            top["predicted_norm"], top["true_norm"], top["predicted"], top["true"], strict=True
+        )
+    ]
+    labels += [
+        f"offline best: true {v:.2f}\n(raw {r:.3g}{unit})"
+        for v, r in zip(result.domain.normalize(best.y), best.y, strict=True)
+    ]
     combined = (
         np.concatenate([np.asarray(designs), np.asarray(best.designs)])
         if isinstance(designs, np.ndarray)

@@ -93,13 +93,17 @@ class StudySpec:
     def validate(self) -> None:
         """Raise ``ValueError`` with a clear message for a bad spec (cheap checks only)."""
         if self.domain.lower() not in list_domains():
-            raise ValueError(f"unknown domain {self.domain!r}; choose from {sorted(list_domains())}")
+            raise ValueError(
+                f"unknown domain {self.domain!r}; choose from {sorted(list_domains())}"
+            )
         if self.surrogate.lower() not in list_surrogates():
             raise ValueError(
                 f"unknown surrogate {self.surrogate!r}; choose from {sorted(list_surrogates())}"
             )
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from {sorted(OPTIMIZERS)}")
+            raise ValueError(
+                f"unknown optimizer {self.optimizer!r}; choose from {sorted(OPTIMIZERS)}"
+            )
         for name in ("domain_options", "surrogate_options", "optimizer_options"):
             if not isinstance(getattr(self, name), dict):
                 raise ValueError(f"{name} must be a mapping, got {getattr(self, name)!r}")
@@ -192,7 +196,9 @@ def run_study(
     surrogate = make_surrogate(spec.surrogate, **opts)
     feats = space.features(offline.x, hard=True).to(device)
     y = torch.as_tensor(offline.y, dtype=torch.float32, device=device)
-    kwargs = {"progress": progress} if "progress" in inspect.signature(surrogate.fit).parameters else {}
+    kwargs = (
+        {"progress": progress} if "progress" in inspect.signature(surrogate.fit).parameters else {}
+    )
     surrogate.fit(feats, y, **kwargs)
     surrogate.eval()
     timings["fit"] = time.perf_counter() - t
@@ -210,11 +216,18 @@ def run_study(
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(spec.seed)
         trajectory = spec.make_optimizer(domain.optimizer_defaults).run(
-            objective, starts.x.to(device), space, loc.to(device), scale.to(device), progress=progress
+            objective,
+            starts.x.to(device),
+            space,
+            loc.to(device),
+            scale.to(device),
+            progress=progress,
         )
     control = random_direction_control(trajectory, space, loc, scale, seed=spec.seed)
     if domain.oracle.counts() != calls_before:
-        raise SealedOracleError("the oracle was called while choosing designs; the study is invalid")
+        raise SealedOracleError(
+            "the oracle was called while choosing designs; the study is invalid"
+        )
     timings["optimize"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -244,7 +257,9 @@ def run_study(
         "oracle": domain.oracle.counts(),
         "timings_s": timings,
     }
-    result = StudyResult(spec, table, summary, curves(table), domain, surrogate, offline, trajectory)
+    result = StudyResult(
+        spec, table, summary, curves(table), domain, surrogate, offline, trajectory
+    )
     if out_dir is not None:
         t = time.perf_counter()
         result.run_dir = write_run(result, Path(out_dir), plots=plots)

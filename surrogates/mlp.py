@@ -93,7 +93,9 @@ class MLPSurrogate(Surrogate):
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {self.activation!r}; choose from {sorted(ACTIVATIONS)}")
+            raise ValueError(
+                f"unknown activation {self.activation!r}; choose from {sorted(ACTIVATIONS)}"
+            )
 
     def _split(self, n: int, device: torch.device) -> tuple[Tensor, Tensor]:
         perm = torch.randperm(n, device=device)
@@ -119,7 +121,11 @@ class MLPSurrogate(Surrogate):
         self.eval()
         val = [h["val_mse"] for h in self.history_ if h["val_mse"] is not None]
         self.val_loss_ = min(val) if (val and self.restore_best) else (val[-1] if val else None)
-        self.val_r2_ = None if self.val_loss_ is None else 1.0 - self.val_loss_ / float(ys[va].var())
+        self.val_r2_ = (
+            None
+            if self.val_loss_ is None or va.numel() < 2
+            else 1.0 - self.val_loss_ / float(ys[va].var())
+        )
         return self
 
     def _train(self, xt: Tensor, yt: Tensor, xv: Tensor, yv: Tensor, progress: bool) -> list[dict]:

@@ -18,8 +18,12 @@ def _ascend(domain, surrogate, steps=100, lr=None, method="gd", k=32):
     off = domain.offline()
     surrogate.fit(domain.space.features(off.x), torch.as_tensor(off.y, dtype=torch.float32))
     loc, scale = off.x.mean(0), spread(off.x)
-    obj = SurrogateObjective(surrogate, domain.space.features, loc=float(off.y.mean()), scale=float(off.y.std()))
-    traj = GradientAscent(steps=steps, lr=lr, method=method).run(obj, off.top(k).x, domain.space, loc, scale)
+    obj = SurrogateObjective(
+        surrogate, domain.space.features, loc=float(off.y.mean()), scale=float(off.y.std())
+    )
+    traj = GradientAscent(steps=steps, lr=lr, method=method).run(
+        obj, off.top(k).x, domain.space, loc, scale
+    )
     ctrl = random_direction_control(traj, domain.space, loc, scale, seed=0)
     return off, traj, audit(domain, surrogate, traj, ctrl)
 
@@ -55,8 +59,19 @@ def test_audit_table_shape_and_columns():
     assert traj.steps[0] == 0 and traj.steps[-1] == 20
     assert len(table) == c * 8 + 8
     assert set(table["arm"]) == {"ascent", "control"}
-    for col in ("step", "design_id", "predicted", "predicted_relaxed", "true", "valid", "bound",
-                "predicted_norm", "true_norm", "x0", "x1"):
+    for col in (
+        "step",
+        "design_id",
+        "predicted",
+        "predicted_relaxed",
+        "true",
+        "valid",
+        "bound",
+        "predicted_norm",
+        "true_norm",
+        "x0",
+        "x1",
+    ):
         assert col in table
     start = table[(table.arm == "ascent") & (table.step == 0)]
     np.testing.assert_allclose(np.sort(start["true"].to_numpy()), np.sort(off.top(8).y))
@@ -77,7 +92,9 @@ def _table(pred_start, pred_end, true_start, true_end, bound=np.nan):
     rows = []
     for step, p, t in ((0, pred_start, true_start), (10, pred_end, true_end)):
         for i in range(k):
-            rows.append({"arm": "ascent", "step": step, "design_id": i, "predicted": p[i], "true": t[i]})
+            rows.append(
+                {"arm": "ascent", "step": step, "design_id": i, "predicted": p[i], "true": t[i]}
+            )
     df = pd.DataFrame(rows)
     df["predicted_relaxed"] = df["predicted"]
     df["valid"] = np.isfinite(df["true"])

@@ -47,7 +47,9 @@ def test_projection_keeps_designs_in_the_box():
 def test_batched_equals_one_design_at_a_time():
     x0 = torch.randn(8, 2)
     batched = GradientAscent(steps=30, lr=0.1).run(quad, x0, SPACE).final
-    single = torch.cat([GradientAscent(steps=30, lr=0.1).run(quad, x0[i : i + 1], SPACE).final for i in range(8)])
+    single = torch.cat(
+        [GradientAscent(steps=30, lr=0.1).run(quad, x0[i : i + 1], SPACE).final for i in range(8)]
+    )
     assert torch.allclose(batched, single, atol=1e-6)
 
 
@@ -61,8 +63,12 @@ def test_checkpoints_and_objective_record():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"steps": -1}, "non-negative"), ({"lr": 0.0}, "positive"), ({"method": "sgd2"}, "method"),
-     ({"checkpoint_every": 0}, "checkpoint_every")],
+    [
+        ({"steps": -1}, "non-negative"),
+        ({"lr": 0.0}, "positive"),
+        ({"method": "sgd2"}, "method"),
+        ({"checkpoint_every": 0}, "checkpoint_every"),
+    ],
 )
 def test_bad_options(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -68,7 +68,9 @@ def user_csv(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def user_domain(user_csv):
-    return MoleculeDomain("qed", source=str(user_csv), smiles_column="smiles", cache=False, max_len=30)
+    return MoleculeDomain(
+        "qed", source=str(user_csv), smiles_column="smiles", cache=False, max_len=30
+    )
 
 
 # --- oracles -------------------------------------------------------------------------------
@@ -84,7 +86,9 @@ def test_oracle_values_equal_rdkit_functions():
         assert logp[i] == pytest.approx(Crippen.MolLogP(m), abs=1e-12)
         assert sa[i] == pytest.approx(-sascorer.calculateScore(m), abs=1e-12)
         ring = max(max((len(r) for r in m.GetRingInfo().AtomRings()), default=0) - 6, 0)
-        assert plogp[i] == pytest.approx(Crippen.MolLogP(m) - sascorer.calculateScore(m) - ring, abs=1e-12)
+        assert plogp[i] == pytest.approx(
+            Crippen.MolLogP(m) - sascorer.calculateScore(m) - ring, abs=1e-12
+        )
     assert 0.5 < qed[0] < 0.6  # aspirin's QED is about 0.55
     # the 9-membered ring pays a penalty of 3
     assert plogp[4] == pytest.approx(logp[4] + sa[4] - 3.0)
@@ -137,7 +141,9 @@ def test_relaxed_and_hard_features_agree_on_encoded_designs(tiny):
     hard = tiny.space.features(x, hard=True)
     assert relaxed.shape == (20, tiny.space.dim)
     torch.testing.assert_close(relaxed, hard, atol=1e-2, rtol=0)
-    assert torch.equal(hard.view(20, tiny.space.length, -1).sum(-1), torch.ones(20, tiny.space.length))
+    assert torch.equal(
+        hard.view(20, tiny.space.length, -1).sum(-1), torch.ones(20, tiny.space.length)
+    )
 
 
 def test_encode_rejects_bad_input(tiny):
@@ -229,7 +235,9 @@ def test_oracle_with_worker_processes_matches_serial(tiny):
 # --- reference data --------------------------------------------------------------------------
 def test_user_file_reports_and_skips_invalid_rows(user_csv, caplog):
     with caplog.at_level(logging.WARNING, logger="domains.molecules"):
-        d = MoleculeDomain("qed", source=str(user_csv), smiles_column="smiles", cache=False, max_len=30)
+        d = MoleculeDomain(
+            "qed", source=str(user_csv), smiles_column="smiles", cache=False, max_len=30
+        )
         ref = d.reference_data()
     rep = d.data_report_
     dropped = rep["dropped"]
@@ -255,7 +263,9 @@ def test_user_smi_file_and_length_cap(tmp_path):
 
 def test_csv_column_errors(user_csv):
     with pytest.raises(ValueError, match="no column"):
-        MoleculeDomain("qed", source=str(user_csv), smiles_column="SMILES_X", cache=False).reference_data()
+        MoleculeDomain(
+            "qed", source=str(user_csv), smiles_column="SMILES_X", cache=False
+        ).reference_data()
     with pytest.raises(FileNotFoundError):
         MoleculeDomain("qed", source="/nonexistent/file.csv")
 
@@ -316,12 +326,16 @@ def test_end_to_end_gradient_ascent_audit(tiny):
     surrogate.eval()
     starts = off.top(8)
     loc, scale = off.x.mean(0), spread(off.x)
-    objective = SurrogateObjective(surrogate, space.features, loc=float(off.y.mean()), scale=float(off.y.std()))
+    objective = SurrogateObjective(
+        surrogate, space.features, loc=float(off.y.mean()), scale=float(off.y.std())
+    )
     traj = GradientAscent(steps=5, checkpoint_every=1).run(objective, starts.x, space, loc, scale)
     control = random_direction_control(traj, space, loc, scale, seed=0)
     table = audit(tiny, surrogate, traj, control)
     assert len(table) == 6 * 8 + 8
-    assert {"smiles", "heavy_atoms", "truncated", "n_tokens", "predicted", "true", "bound"} <= set(table)
+    assert {"smiles", "heavy_atoms", "truncated", "n_tokens", "predicted", "true", "bound"} <= set(
+        table
+    )
     start = table[(table.arm == "ascent") & (table.step == 0)]
     np.testing.assert_allclose(start["true"].to_numpy(), starts.y)  # step 0 decodes the starts
     summary = summarize(table, d_best=float(tiny.normalize(off.y.max())))
@@ -334,7 +348,12 @@ def test_run_study_on_molecules(cache_dir, tmp_path):
     study = pytest.importorskip("mbo.study")
     spec = study.StudySpec(
         domain="molecules",
-        domain_options={"objective": "qed", "n_reference": 60, "seed": 1, "cache_dir": str(cache_dir)},
+        domain_options={
+            "objective": "qed",
+            "n_reference": 60,
+            "seed": 1,
+            "cache_dir": str(cache_dir),
+        },
         surrogate="mlp",
         surrogate_options={"epochs": 5, "width": 32},
         optimizer_options={"steps": 5},

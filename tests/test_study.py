@@ -21,14 +21,32 @@ FAST = {
 def test_run_study_writes_a_complete_run_folder(tmp_path):
     res = run_study(StudySpec.from_dict(FAST), tmp_path / "run")
     out = res.run_dir
-    for name in ("spec.yaml", "audit.parquet", "summary.json", "curves.csv", "fit_history.csv",
-                 "trajectory.png", "landscape.png"):
+    for name in (
+        "spec.yaml",
+        "audit.parquet",
+        "summary.json",
+        "curves.csv",
+        "fit_history.csv",
+        "trajectory.png",
+        "landscape.png",
+    ):
         assert (out / name).exists(), name
     table = pd.read_parquet(out / "audit.parquet")
     assert len(table) == 5 * 16 + 16
     summary = json.loads((out / "summary.json").read_text())
-    for key in ("p100", "p50", "d_best", "gap", "fooled_rate", "rank_agreement", "true_improvement_rate",
-                "invalid_rate", "impossible_rate", "gradient_advantage", "timings_s"):
+    for key in (
+        "p100",
+        "p50",
+        "d_best",
+        "gap",
+        "fooled_rate",
+        "rank_agreement",
+        "true_improvement_rate",
+        "invalid_rate",
+        "impossible_rate",
+        "gradient_advantage",
+        "timings_s",
+    ):
         assert key in summary
     assert summary["oracle_calls_while_optimizing"] == 0
     again = StudySpec.from_file(out / "spec.yaml")
@@ -108,8 +126,30 @@ def test_spec_files_yaml_and_toml(tmp_path):
 
 def test_cli_run_list_and_errors(tmp_path, capsys):
     out = tmp_path / "cli"
-    code = main(["run", "--domain", "ackley", "-D", "dim=3", "-D", "n_reference=150", "-S", "width=16",
-                 "-S", "epochs=5", "--steps", "10", "--k", "8", "--seed", "3", "--out", str(out), "--quiet"])
+    code = main(
+        [
+            "run",
+            "--domain",
+            "ackley",
+            "-D",
+            "dim=3",
+            "-D",
+            "n_reference=150",
+            "-S",
+            "width=16",
+            "-S",
+            "epochs=5",
+            "--steps",
+            "10",
+            "--k",
+            "8",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert code == 0
     text = capsys.readouterr().out
     assert "fooled rate" in text and "D(best)" in text

@@ -91,7 +91,9 @@ def read_smiles_file(path: str | os.PathLike, column: str | int | None = None) -
             else:
                 idx = int(column)
             if idx >= len(first):
-                raise ValueError(f"{path}: column index {idx} out of range for {len(first)} columns")
+                raise ValueError(
+                    f"{path}: column index {idx} out of range for {len(first)} columns"
+                )
             body = rows if _looks_like_smiles(first[idx]) else rows[1:]
         return [(r[idx].strip() or None) if idx < len(r) else None for r in body]
     out: list[str | None] = []

@@ -128,7 +128,9 @@ class MoleculeDomain(Domain):
         super().__init__()
         objective = str(objective).lower()
         if objective not in OBJECTIVES:
-            raise ValueError(f"unknown molecule objective {objective!r}; choose from {sorted(OBJECTIVES)}")
+            raise ValueError(
+                f"unknown molecule objective {objective!r}; choose from {sorted(OBJECTIVES)}"
+            )
         if int(max_len) < 2:
             raise ValueError(f"max_len must be >= 2, got {max_len}")
         if n_reference is not None and int(n_reference) < 2:
@@ -138,7 +140,9 @@ class MoleculeDomain(Domain):
         if not logit_bound > 0:
             raise ValueError(f"logit_bound must be positive, got {logit_bound}")
         if source != "rdkit" and not Path(source).exists():
-            raise FileNotFoundError(f"molecule source {source!r} is neither 'rdkit' nor an existing file")
+            raise FileNotFoundError(
+                f"molecule source {source!r} is neither 'rdkit' nor an existing file"
+            )
         self.objective = objective
         self.source = str(source)
         self.smiles_column = smiles_column
@@ -196,7 +200,9 @@ class MoleculeDomain(Domain):
         idx = np.zeros((len(token_lists), self.max_len), dtype=np.int64)  # 0 = [nop]
         for i, toks in enumerate(token_lists):
             if len(toks) > self.max_len:
-                raise ValueError(f"design {i} has {len(toks)} SELFIES tokens > max_len={self.max_len}")
+                raise ValueError(
+                    f"design {i} has {len(toks)} SELFIES tokens > max_len={self.max_len}"
+                )
             unknown = [t for t in toks if t not in vocab.index]
             if unknown:
                 raise ValueError(
@@ -307,8 +313,12 @@ class MoleculeDomain(Domain):
         report["rows"] = len(rows)
         if self.augment:
             new_s, new_t = mutate(
-                tokens, sorted({t for ts in tokens for t in ts}), self.augment, self.max_len,
-                set(smiles), self.seed,
+                tokens,
+                sorted({t for ts in tokens for t in ts}),
+                self.augment,
+                self.max_len,
+                set(smiles),
+                self.seed,
             )
             smiles, tokens = smiles + new_s, tokens + new_t
             report["augmented"] = len(new_s)
@@ -331,17 +341,33 @@ class MoleculeDomain(Domain):
             path = cache_path(self.cache_dir, key)
             data = load_cache(path, key)
         if data is not None:
-            smiles, tokens, y, report = data["smiles"], data["tokens"], np.asarray(data["y"], float), data["report"]
+            smiles, tokens, y, report = (
+                data["smiles"],
+                data["tokens"],
+                np.asarray(data["y"], float),
+                data["report"],
+            )
             report = {**report, "from_cache": str(path)}
             self.oracle.prime(smiles, y)  # labels from an earlier run: no need to recompute
         else:
             smiles, tokens, y, report = self._build()
             if path is not None:
-                save_cache(path, {"key": key, "smiles": smiles, "tokens": tokens, "y": y.tolist(), "report": report})
+                save_cache(
+                    path,
+                    {
+                        "key": key,
+                        "smiles": smiles,
+                        "tokens": tokens,
+                        "y": y.tolist(),
+                        "report": report,
+                    },
+                )
         self.data_report_ = report
         _log_report(report, user_file=self.source != "rdkit")
         if len(smiles) < 2:
-            raise ValueError(f"{self.name}: only {len(smiles)} usable molecules in {self.source!r}; report: {report}")
+            raise ValueError(
+                f"{self.name}: only {len(smiles)} usable molecules in {self.source!r}; report: {report}"
+            )
         self._tokens = dict(zip(smiles, tokens, strict=True))
         self._vocab = Vocabulary([PAD, *{t for ts in tokens for t in ts}])
         self._space = CategoricalSpace(self.max_len, len(self._vocab), logit_bound=self.logit_bound)

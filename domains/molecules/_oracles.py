@@ -154,7 +154,9 @@ def morgan_fp(mol: Chem.Mol, radius: int = 2) -> Any:
     """Morgan bit fingerprint (2048 bits)."""
     gen = _GENERATORS.get(radius)
     if gen is None:
-        gen = _GENERATORS[radius] = rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=2048)
+        gen = _GENERATORS[radius] = rdFingerprintGenerator.GetMorganGenerator(
+            radius=radius, fpSize=2048
+        )
     return gen.GetFingerprint(mol)
 
 
@@ -210,13 +212,23 @@ class ObjectiveInfo:
 OBJECTIVES: dict[str, ObjectiveInfo] = {
     "qed": ObjectiveInfo(qed, "QED drug-likeness", (0.0, 1.0), 1.0),
     "logp": ObjectiveInfo(logp, "Crippen logP", (-math.inf, math.inf), None),
-    "sa": ObjectiveInfo(neg_sa, "minus the SA score (larger = easier to make)", (-10.0, -1.0), -1.0),
-    "plogp": ObjectiveInfo(plogp, "penalized logP = logP - SA - ring penalty", (-math.inf, math.inf), None),
+    "sa": ObjectiveInfo(
+        neg_sa, "minus the SA score (larger = easier to make)", (-10.0, -1.0), -1.0
+    ),
+    "plogp": ObjectiveInfo(
+        plogp, "penalized logP = logP - SA - ring penalty", (-math.inf, math.inf), None
+    ),
     "plogp_zinc": ObjectiveInfo(
-        plogp_zinc, "penalized logP, terms z-scored by ZINC250k statistics", (-math.inf, math.inf), None
+        plogp_zinc,
+        "penalized logP, terms z-scored by ZINC250k statistics",
+        (-math.inf, math.inf),
+        None,
     ),
     "mpo_celecoxib": ObjectiveInfo(
-        mpo_celecoxib, "similar to celecoxib (>= 0.8) and TPSA >= 100; geometric mean", (0.0, 1.0), 1.0
+        mpo_celecoxib,
+        "similar to celecoxib (>= 0.8) and TPSA >= 100; geometric mean",
+        (0.0, 1.0),
+        1.0,
     ),
     "mpo_fexofenadine": ObjectiveInfo(
         mpo_fexofenadine,
@@ -252,7 +264,9 @@ class MoleculeObjective:
 
     def __init__(self, objective: str) -> None:
         if objective not in OBJECTIVES:
-            raise ValueError(f"unknown molecule objective {objective!r}; choose from {sorted(OBJECTIVES)}")
+            raise ValueError(
+                f"unknown molecule objective {objective!r}; choose from {sorted(OBJECTIVES)}"
+            )
         self.objective = objective
 
     def __call__(self, smiles: Any) -> np.ndarray:
