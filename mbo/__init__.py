@@ -4,7 +4,7 @@ from .audit import audit, audit_designs
 from .gradient_ascent import GradientAscent, Trajectory, random_direction_control
 from .metrics import FOOLED_MARGIN, curves, spearman, summarize
 from .objective import SurrogateObjective
-from .study import SealedOracleError, StudyResult, StudySpec, run_study
+from .study import SealedOracleError, StudyResult, StudySpec, load_run, run_study
 
 __all__ = [
     "FOOLED_MARGIN",
@@ -17,6 +17,7 @@ __all__ = [
     "audit",
     "audit_designs",
     "curves",
+    "load_run",
     "random_direction_control",
     "run_study",
     "spearman",

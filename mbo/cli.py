@@ -241,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     d.add_argument("--quiet", action="store_true", help="no progress bars")
     d.set_defaults(func=cmd_demo)
+    # --- subcommands defined in their own modules register below ---
     return p
 
 

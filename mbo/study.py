@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import inspect
 import json
@@ -173,8 +174,12 @@ def run_study(
     out_dir: str | Path | None = None,
     progress: bool = False,
     plots: bool = True,
+    domain: Domain | None = None,
 ) -> StudyResult:
     """Run a study end to end; write its run folder to ``out_dir`` if given.
+
+    ``domain`` reuses an already built domain (its reference data and oracle cache), e.g.
+    across the studies of a comparison; it must match ``spec.domain``/``domain_options``.
 
     Stages: data (reference set, offline split), fit (surrogate on offline features only),
     optimize (from the top-k offline designs; the oracle is sealed and its call counter is
@@ -186,7 +191,8 @@ def run_study(
     timings: dict[str, float] = {}
     t = time.perf_counter()
 
-    domain = make_domain(spec.domain, **spec.domain_options)
+    if domain is None:
+        domain = make_domain(spec.domain, **spec.domain_options)
     offline = domain.offline(spec.offline_fraction)
     space = domain.space
     timings["data"] = time.perf_counter() - t
@@ -269,11 +275,16 @@ def run_study(
 
 
 def write_run(result: StudyResult, out: Path, plots: bool = True) -> Path:
-    """Write the run folder: spec.yaml, audit.parquet, curves.csv, fit_history.csv, PNGs."""
+    """Write the run folder: spec.yaml, audit.parquet, curves.csv, fit_history.csv,
+    surrogate.pt (the fitted module), trajectory.pt, PNGs."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "spec.yaml").write_text(yaml.safe_dump(result.spec.to_dict(), sort_keys=False))
     result.table.to_parquet(out / "audit.parquet", index=False)
     result.curves.to_csv(out / "curves.csv", index=False)
+    # the fitted surrogate and the trajectory, so reports can re-open the study
+    torch.save(copy.deepcopy(result.surrogate).cpu(), out / "surrogate.pt")
+    t = result.trajectory
+    torch.save({"steps": t.steps, "x": t.x, "objective": t.objective}, out / "trajectory.pt")
     history = getattr(result.surrogate, "history_", None)
     if history:
         pd.DataFrame(history).to_csv(out / "fit_history.csv", index=False)
@@ -306,3 +317,29 @@ def _jsonable(obj: Any) -> Any:
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
+
+
+def load_run(run_dir: str | Path) -> StudyResult:
+    """Re-open a run folder written by :func:`run_study` (the domain is rebuilt from its spec;
+    its reference data comes from the domain's own cache or is regenerated, seeded)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "summary.json").exists():
+        raise FileNotFoundError(f"{run_dir} is not a finished run folder (no summary.json)")
+    spec = StudySpec.from_file(run_dir / "spec.yaml")
+    domain = make_domain(spec.domain, **spec.domain_options)
+    surrogate = torch.load(run_dir / "surrogate.pt", weights_only=False)
+    surrogate.eval()
+    t = torch.load(run_dir / "trajectory.pt", weights_only=False)
+    table = pd.read_parquet(run_dir / "audit.parquet")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    return StudyResult(
+        spec=spec,
+        table=table,
+        summary=summary,
+        curves=pd.read_csv(run_dir / "curves.csv"),
+        domain=domain,
+        surrogate=surrogate,
+        offline=domain.offline(spec.offline_fraction),
+        trajectory=Trajectory(list(t["steps"]), t["x"], t["objective"]),
+        run_dir=run_dir,
+    )

@@ -201,3 +201,17 @@ def test_domain_optimizer_defaults_yield_to_the_spec(monkeypatch):
     spec = {**FAST, "optimizer_options": {**FAST["optimizer_options"], "method": "gd"}}
     res = run_study(StudySpec.from_dict(spec))
     assert res.summary["optimizer_options"]["method"] == "gd"
+
+
+def test_load_run_reopens_a_finished_study(tmp_path):
+    from mbo import load_run
+
+    res = run_study(StudySpec.from_dict(FAST), tmp_path / "r")
+    again = load_run(tmp_path / "r")
+    assert again.spec == res.spec and again.trajectory.steps == res.trajectory.steps
+    assert torch.equal(again.trajectory.x, res.trajectory.x)
+    x = res.trajectory.final
+    assert torch.allclose(again.surrogate(x), res.surrogate(x))
+    pd.testing.assert_frame_equal(again.table, res.table)
+    with pytest.raises(FileNotFoundError, match="not a finished run"):
+        load_run(tmp_path)
