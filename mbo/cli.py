@@ -216,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="optimizer option, e.g. -O checkpoint_every=5",
     )
+    r.add_argument("--objective-kind", dest="objective_kind", choices=["mean", "min", "lcb"],
+                   help="what ascent maximizes: mean, min over ensemble members, lcb = mean - kappa*std")
+    r.add_argument("--kappa", type=float, help="pessimism of lcb (default 1)")
     r.add_argument("--steps", type=int, help="optimizer steps (default 200)")
     r.add_argument("--lr", type=float, help="step size (default 0.01*sqrt(d))")
     r.add_argument("--adam", action="store_true", help="use Adam instead of plain gradient steps")
@@ -242,6 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--quiet", action="store_true", help="no progress bars")
     d.set_defaults(func=cmd_demo)
     # --- subcommands defined in their own modules register below ---
+    from .report import add_parser as _add_report
+
+    _add_report(sub)
     return p
 
 

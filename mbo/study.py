@@ -24,7 +24,7 @@ from surrogates._base import spread
 from .audit import audit
 from .gradient_ascent import GradientAscent, Trajectory, random_direction_control
 from .metrics import FOOLED_MARGIN, curves, summarize
-from .objective import SurrogateObjective
+from .objective import KINDS, SurrogateObjective, check_objective
 
 #: optimizers by name -> (class, description)
 OPTIMIZERS: dict[str, tuple[type, str]] = {
@@ -63,6 +63,9 @@ class StudySpec:
         surrogate_options: hyperparameters of the surrogate (``seed`` defaults to ``seed``).
         optimizer: registered optimizer name.
         optimizer_options: e.g. ``{"steps": 200, "method": "gd", "lr": None}``.
+        objective: what the optimizer maximizes: ``"mean"`` prediction, ``"min"`` over
+            ensemble members, or ``"lcb"`` (mean - kappa * std).
+        kappa: pessimism of ``"lcb"``.
         k: number of designs optimized at once, started from the top-k offline designs.
         offline_fraction: visible share of the reference data; ``None`` = domain default.
         seed: seeds the surrogate, the optimizer and the random-direction control.
@@ -77,6 +80,8 @@ class StudySpec:
     surrogate_options: dict[str, Any] = field(default_factory=dict)
     optimizer: str = "gradient_ascent"
     optimizer_options: dict[str, Any] = field(default_factory=dict)
+    objective: str = "mean"
+    kappa: float = 1.0
     k: int = 128
     offline_fraction: float | None = None
     seed: int = 0
@@ -108,6 +113,8 @@ class StudySpec:
         for name in ("domain_options", "surrogate_options", "optimizer_options"):
             if not isinstance(getattr(self, name), dict):
                 raise ValueError(f"{name} must be a mapping, got {getattr(self, name)!r}")
+        if self.objective not in KINDS:
+            raise ValueError(f"objective must be one of {KINDS}, got {self.objective!r}")
         if int(self.k) != self.k or self.k < 1:
             raise ValueError(f"k must be a positive integer, got {self.k}")
         if self.offline_fraction is not None and not 0 < self.offline_fraction <= 1:
@@ -200,6 +207,7 @@ def run_study(
     t = time.perf_counter()
     opts = {"seed": spec.seed, **spec.surrogate_options}
     surrogate = make_surrogate(spec.surrogate, **opts)
+    check_objective(surrogate, spec.objective)  # fail before fitting, not after
     feats = space.features(offline.x, hard=True).to(device)
     y = torch.as_tensor(offline.y, dtype=torch.float32, device=device)
     kwargs = (
@@ -217,7 +225,11 @@ def run_study(
     else:
         loc, scale = torch.zeros(space.shape), torch.ones(space.shape)
     objective = SurrogateObjective(
-        surrogate, space.features, loc=float(offline.y.mean()), scale=float(offline.y.std() or 1.0)
+        surrogate,
+        space.features,
+        kind=spec.objective,
+        kappa=spec.kappa,
+        loc=float(offline.y.mean()), scale=float(offline.y.std() or 1.0)
     )
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(spec.seed)

@@ -11,12 +11,35 @@ from .mlp import MLPSurrogate
 # name -> (class, preset options, description)
 _REGISTRY: dict[str, tuple[Callable[..., Surrogate], dict[str, Any], str]] = {
     "mlp": (MLPSurrogate, {}, "MLP 2x256 ReLU, Adam on MSE (standardized x and y)"),
-    "mlp-2048": (
-        MLPSurrogate,
-        {"width": 2048, "depth": 2},
-        "Design-Bench-like MLP 2x2048 ReLU, Adam on MSE",
-    ),
+    "mlp-2048": (MLPSurrogate, {"width": 2048, "depth": 2}, "Design-Bench-like MLP 2x2048 ReLU"),
     "linear": (MLPSurrogate, {"depth": 0}, "linear regression (an MLP with no hidden layer)"),
+    "ensemble": (MLPSurrogate, {"n_members": 5}, "deep ensemble of 5 MLPs, one stacked model"),
+    "ensemble-nll": (
+        MLPSurrogate,
+        {"n_members": 5, "nll": True},
+        "deep ensemble of 5 MLPs with Gaussian NLL heads (Lakshminarayanan et al.)",
+    ),
+    "fgsm": (MLPSurrogate, {"training": "fgsm"}, "MLP, FGSM adversarial training (eps 5% of range)"),
+    "pgd": (MLPSurrogate, {"training": "pgd"}, "MLP, PGD adversarial training (5 steps, random start)"),
+    "mbo-adv": (
+        MLPSurrogate,
+        {"training": "mbo_adv"},
+        "MLP trained toward the clean label where its prediction rises",
+    ),
+    "vat": (MLPSurrogate, {"training": "vat"}, "MLP, virtual adversarial training"),
+    "grad-penalty": (MLPSurrogate, {"training": "grad_penalty"}, "MLP, input-gradient-norm penalty"),
+    "sn-mlp": (MLPSurrogate, {"spectral_norm": True}, "spectrally normalized MLP (1-Lipschitz layers)"),
+    "rbf": (
+        MLPSurrogate,
+        {"depth": 0, "head": "rbf", "n_centers": 128},
+        "RBF network: 128 Gaussian units on the standardized input",
+    ),
+    "rbf-mlp": (MLPSurrogate, {"head": "rbf"}, "MLP feature extractor with an RBF head (64 units)"),
+    "coms": (
+        MLPSurrogate,
+        {"training": "coms", "lr": 3e-4, "batch_size": 32, "epochs": 50},
+        "conservative objective model (design-baselines coms_cleaned defaults)",
+    ),
 }
 
 

@@ -1,62 +1,60 @@
-"""A standardizing multilayer perceptron trained with Adam on MSE."""
+"""Network surrogates: MLPs, deep ensembles, spectral-norm and RBF networks, any training objective.
+
+One class covers the network family because architecture and training objective compose:
+``n_members`` stacks independent networks into one vectorized model (a deep ensemble),
+``spectral_norm`` and ``head="rbf"`` change the architecture, and ``training`` picks the
+objective (MSE, FGSM/PGD/MBO-aware adversarial training, VAT, input-gradient penalty, COMs).
+An ensemble of adversarially trained MLPs is ``MLPSurrogate(n_members=5, training="fgsm")``.
+"""
 
 from __future__ import annotations
 
 import math
-from typing import Self
+from typing import Any, Self
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from ._base import Surrogate, check_xy, seeded, spread
+from ._nets import ACTIVATIONS, RBFHead, StackedNet
+from .training import TrainingObjective, make_objective
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "relu": nn.ReLU,
-    "leaky_relu": nn.LeakyReLU,
-    "gelu": nn.GELU,
-    "silu": nn.SiLU,
-    "tanh": nn.Tanh,
-    "elu": nn.ELU,
-}
-
-
-def make_mlp(d_in: int, width: int, depth: int, activation: str) -> nn.Sequential:
-    """``depth`` hidden layers of ``width`` units, scalar output."""
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {activation!r}; choose from {sorted(ACTIVATIONS)}")
-    layers: list[nn.Module] = []
-    d = d_in
-    for _ in range(depth):
-        layers += [nn.Linear(d, width), ACTIVATIONS[activation]()]
-        d = width
-    layers.append(nn.Linear(d, 1))
-    return nn.Sequential(*layers)
+__all__ = ["ACTIVATIONS", "MLPSurrogate"]
 
 
 class MLPSurrogate(Surrogate):
-    """MLP on standardized inputs and labels, trained with Adam on MSE.
+    """Standardizing network surrogate trained with Adam.
 
     Inputs and labels are z-scored with statistics of the training split (zero-spread
-    features are left unscaled); predictions are returned in label units. A validation
-    split of the *offline* data is held out to report the validation loss and R^2 (no
-    oracle is involved); with ``restore_best`` the weights of the best validation epoch
-    are kept.
+    features are left unscaled); predictions come back in label units. A validation split
+    of the *offline* data reports validation MSE and R^2 of the (ensemble) mean; no oracle is
+    involved. With ``restore_best`` the weights of the best validation epoch are kept.
 
     Args:
-        width: hidden units per layer (Design-Bench uses 2048).
-        depth: hidden layers (Design-Bench uses 2).
+        width: hidden units per layer (Design-Bench: 2048).
+        depth: hidden layers (Design-Bench: 2; 0 gives a linear model or a pure RBF network).
         activation: one of ``ACTIVATIONS``.
-        epochs: passes over the training split.
-        batch_size: minibatch size.
-        lr: Adam learning rate.
-        weight_decay: Adam weight decay.
-        val_fraction: share of the data held out for validation (0 disables it).
-        restore_best: keep the weights of the epoch with the lowest validation loss.
+        n_members: independent networks trained and evaluated as one stacked model; each
+            member has its own initialization and minibatch order (deep ensemble, M=5 in
+            Lakshminarayanan et al. 2017). ``predict`` returns their mean and spread.
+        nll: give each member a variance head trained with the Gaussian NLL (Lakshminarayanan
+            et al.); the std then adds the members' mean variance to their spread.
+        spectral_norm: divide every weight by its spectral norm (each layer 1-Lipschitz).
+        head: ``"linear"`` or ``"rbf"`` (Gaussian units on the last hidden layer, or on the
+            standardized input when ``depth=0``).
+        n_centers: RBF units (centers start at random training points).
+        training: training objective name (see ``surrogates.training``) or instance.
+        training_options: options of the training objective (e.g. ``{"eps": 0.1}``).
+        epochs, batch_size, lr, weight_decay: Adam training settings.
+        val_fraction: share held out for validation (0 disables it).
+        restore_best: keep the weights of the epoch with the lowest validation loss. Off by
+            default, as in Design-Bench (fixed epochs): early stopping on a poor fit leaves a
+            nearly flat model whose gradients hide the extrapolation the sandbox studies.
         seed: seed for initialization, the split and shuffling.
 
-    Learned attributes: ``net_``, ``x_mean_``, ``x_std_``, ``y_mean_``, ``y_std_``,
-    ``n_features_in_``, ``history_`` (per-epoch train/val MSE on standardized labels),
-    ``val_loss_``, ``val_r2_``.
+    Learned attributes: ``net_``, ``objective_``, ``x_mean_``, ``x_std_``, ``y_mean_``,
+    ``y_std_``, ``n_features_in_``, ``history_`` (per epoch: train loss, validation MSE on
+    standardized labels, objective diagnostics), ``val_loss_``, ``val_r2_``.
     """
 
     def __init__(
@@ -64,18 +62,32 @@ class MLPSurrogate(Surrogate):
         width: int = 256,
         depth: int = 2,
         activation: str = "relu",
+        n_members: int = 1,
+        nll: bool = False,
+        spectral_norm: bool = False,
+        head: str = "linear",
+        n_centers: int = 64,
+        training: str | TrainingObjective = "mse",
+        training_options: dict[str, Any] | None = None,
         epochs: int = 200,
         batch_size: int = 128,
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         val_fraction: float = 0.1,
-        restore_best: bool = True,
+        restore_best: bool = False,
         seed: int = 0,
     ) -> None:
         super().__init__()
         self.width = width
         self.depth = depth
         self.activation = activation
+        self.n_members = n_members
+        self.nll = nll
+        self.spectral_norm = spectral_norm
+        self.head = head
+        self.n_centers = n_centers
+        self.training = training
+        self.training_options = training_options
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -85,23 +97,30 @@ class MLPSurrogate(Surrogate):
         self.seed = seed
         self.n_features_in_: int | None = None
 
+    @property
+    def has_std(self) -> bool:  # type: ignore[override]
+        return self.n_members > 1 or self.nll
+
     def _validate_params(self) -> None:
-        if self.width < 1 or self.depth < 0:
-            raise ValueError(f"need width >= 1 and depth >= 0, got {self.width}, {self.depth}")
+        if self.width < 1 or self.depth < 0 or self.n_members < 1:
+            raise ValueError(
+                f"need width >= 1, depth >= 0, n_members >= 1; got {self.width}, {self.depth}, {self.n_members}"
+            )
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError("need epochs >= 1, batch_size >= 1 and lr > 0")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.activation not in ACTIVATIONS:
-            raise ValueError(
-                f"unknown activation {self.activation!r}; choose from {sorted(ACTIVATIONS)}"
-            )
+            raise ValueError(f"unknown activation {self.activation!r}; choose from {sorted(ACTIVATIONS)}")
+        if self.head not in ("linear", "rbf"):
+            raise ValueError(f"head must be 'linear' or 'rbf', got {self.head!r}")
 
     def _split(self, n: int, device: torch.device) -> tuple[Tensor, Tensor]:
         perm = torch.randperm(n, device=device)
         n_val = int(math.floor(self.val_fraction * n)) if n >= 10 else 0
         return perm[n_val:], perm[:n_val]
 
+    # --- fitting ------------------------------------------------------------------------
     def fit(self, x: Tensor, y: Tensor, progress: bool = False) -> Self:
         """Fit on features ``x`` ``(n, d)`` and labels ``y`` ``(n,)``."""
         self._validate_params()
@@ -114,23 +133,45 @@ class MLPSurrogate(Surrogate):
             self.register_buffer("y_mean_", y[tr].mean())
             self.register_buffer("y_std_", spread(y[tr][:, None])[0])
             self.n_features_in_ = x.shape[1]
-            self.net_ = make_mlp(x.shape[1], self.width, self.depth, self.activation).to(device)
             xs = (x - self.x_mean_) / self.x_std_
             ys = (y - self.y_mean_) / self.y_std_
+            self.net_ = StackedNet(
+                self.n_members, x.shape[1], self.width, self.depth, self.activation,
+                self.spectral_norm, self.head, self.n_centers, n_out=2 if self.nll else 1,
+            ).to(device)
+            if isinstance(self.net_.head, RBFHead):
+                with torch.no_grad():
+                    self.net_.head.init_from(self.net_.features(xs[tr]))
+            self.objective_ = make_objective(self.training, **(self.training_options or {}))
+            self.objective_.setup(xs[tr], self.n_members)
             self.history_ = self._train(xs[tr], ys[tr], xs[va], ys[va], progress)
+        self.net_.freeze_spectral_norm()
         self.eval()
         val = [h["val_mse"] for h in self.history_ if h["val_mse"] is not None]
         self.val_loss_ = min(val) if (val and self.restore_best) else (val[-1] if val else None)
         self.val_r2_ = (
-            None
-            if self.val_loss_ is None or va.numel() < 2
-            else 1.0 - self.val_loss_ / float(ys[va].var())
+            None if self.val_loss_ is None or va.numel() < 2 else 1.0 - self.val_loss_ / float(ys[va].var())
         )
         return self
 
+    def _outputs(self, xs: Tensor) -> tuple[Tensor, Tensor | None]:
+        """Standardized member means ``(M, B)`` and log-variances (or ``None``)."""
+        out = self.net_(xs)
+        logvar = out[..., 1].clamp(-12.0, 8.0) if self.nll else None
+        return out[..., 0], logvar
+
+    def _pred(self, xs: Tensor) -> Tensor:
+        return self._outputs(xs)[0]
+
+    def _point_loss(self, xs: Tensor, ys: Tensor) -> Tensor:
+        mean, logvar = self._outputs(xs)
+        if logvar is None:
+            return (mean - ys) ** 2
+        return 0.5 * (logvar + (mean - ys) ** 2 / logvar.exp())
+
     def _train(self, xt: Tensor, yt: Tensor, xv: Tensor, yv: Tensor, progress: bool) -> list[dict]:
         opt = torch.optim.Adam(self.net_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        n = xt.shape[0]
+        n, m = xt.shape[0], self.n_members
         history, best, best_state = [], math.inf, None
         epochs = range(self.epochs)
         if progress:
@@ -139,33 +180,53 @@ class MLPSurrogate(Surrogate):
             epochs = tqdm(epochs, desc=f"fit {type(self).__name__}", leave=False)
         for epoch in epochs:
             self.net_.train()
-            perm = torch.randperm(n, device=xt.device)
+            perm = torch.rand(m, n, device=xt.device).argsort(1)  # each member its own order
             total = 0.0
             for i in range(0, n, self.batch_size):
-                b = perm[i : i + self.batch_size]
-                loss = self.loss(xt[b], yt[b])
+                idx = perm[:, i : i + self.batch_size]
+                loss = self.objective_.loss(self._pred, self._point_loss, xt[idx], yt[idx])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                total += float(loss.detach()) * b.numel()
+                self.objective_.after_step()
+                total += float(loss.detach()) * idx.shape[1] / m
             self.net_.eval()
             val_mse = None
             if xv.shape[0] > 0:
                 with torch.no_grad():
-                    val_mse = float(((self.net_(xv)[:, 0] - yv) ** 2).mean())
+                    val_mse = float(((self._pred(xv).mean(0) - yv) ** 2).mean())
                 if self.restore_best and val_mse < best:
                     best = val_mse
                     best_state = {k: v.detach().clone() for k, v in self.net_.state_dict().items()}
-            history.append({"epoch": epoch, "train_mse": total / n, "val_mse": val_mse})
+            history.append({"epoch": epoch, "train_loss": total / n, "val_mse": val_mse, **self.objective_.state()})
         if best_state is not None:
             self.net_.load_state_dict(best_state)
         return history
 
-    def loss(self, xs: Tensor, ys: Tensor) -> Tensor:
-        """Training objective on a standardized minibatch (MSE); variants override this."""
-        return ((self.net_(xs)[:, 0] - ys) ** 2).mean()
+    # --- prediction ---------------------------------------------------------------------
+    def _members(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
+        """Member means and variances in label units, ``(M, ...)`` each."""
+        self._check_fitted(x)
+        lead = x.shape[:-1]
+        xs = ((x - self.x_mean_) / self.x_std_).reshape(-1, x.shape[-1])
+        mean, logvar = self._outputs(xs)
+        mean = (mean * self.y_std_ + self.y_mean_).reshape(-1, *lead)
+        var = None if logvar is None else (logvar.exp() * self.y_std_**2).reshape(-1, *lead)
+        return mean, var
+
+    def predict_members(self, x: Tensor) -> Tensor:
+        """Each member's prediction, ``(M, ...)`` for ``x`` ``(..., d)``."""
+        return self._members(x)[0]
 
     def forward(self, x: Tensor) -> Tensor:
-        self._check_fitted(x)
-        z = self.net_((x - self.x_mean_) / self.x_std_)[..., 0]
-        return z * self.y_std_ + self.y_mean_
+        return self._members(x)[0].mean(0)
+
+    def predict(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
+        """Mean and std: the members' spread, plus their mean variance with ``nll``."""
+        mean, var = self._members(x)
+        if not self.has_std:
+            return mean[0], None
+        total = mean.var(0, unbiased=False) if self.n_members > 1 else torch.zeros_like(mean[0])
+        if var is not None:
+            total = total + var.mean(0)
+        return mean.mean(0), total.clamp_min(0).sqrt()

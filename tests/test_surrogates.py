@@ -73,7 +73,7 @@ def test_registry_presets():
     big = make_surrogate("mlp-2048")
     assert (big.width, big.depth) == (2048, 2)
     lin = make_surrogate("linear", epochs=200, lr=1e-2).fit(*_data())
-    assert len(lin.net_) == 1  # a single Linear layer
+    assert len(lin.net_.hidden) == 0  # a single linear map
     with pytest.raises(ValueError, match="unknown surrogate"):
         make_surrogate("nope")
     with pytest.raises(ValueError, match="bad options"):
