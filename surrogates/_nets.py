@@ -28,12 +28,16 @@ class StackedLinear(nn.Module):
     """``M`` linear maps ``d_in -> d_out``: weight ``(M, d_in, d_out)``, bias ``(M, 1, d_out)``.
 
     Initialized per member like ``nn.Linear``. With ``spectral_norm`` the weight is divided
-    by its largest singular value (Miyato et al. 2018): one power iteration per training
-    forward pass; :meth:`freeze_spectral_norm` stores the exact value for evaluation.
+    by its largest singular value and multiplied by ``bound`` (Miyato et al. 2018 use 1): one
+    power iteration per training forward pass; :meth:`freeze_spectral_norm` stores the exact
+    value for evaluation.
     """
 
-    def __init__(self, n_members: int, d_in: int, d_out: int, spectral_norm: bool = False) -> None:
+    def __init__(
+        self, n_members: int, d_in: int, d_out: int, spectral_norm: bool = False, bound: float = 1.0
+    ) -> None:
         super().__init__()
+        self.bound = bound
         bound = 1.0 / math.sqrt(d_in)
         self.weight = nn.Parameter(torch.empty(n_members, d_in, d_out).uniform_(-bound, bound))
         self.bias = nn.Parameter(torch.empty(n_members, 1, d_out).uniform_(-bound, bound))
@@ -57,7 +61,7 @@ class StackedLinear(nn.Module):
             sigma = torch.einsum("mi,mio,mo->m", self.v, w, self.u)
         else:
             sigma = self.sigma
-        return w / sigma.clamp_min(1e-12)[:, None, None]
+        return w * (self.bound / sigma.clamp_min(1e-12))[:, None, None]
 
     @torch.no_grad()
     def freeze_spectral_norm(self) -> None:
@@ -129,6 +133,7 @@ class StackedNet(nn.Module):
         head: str = "linear",
         n_centers: int = 64,
         n_out: int = 1,
+        lipschitz: float = 1.0,
     ) -> None:
         super().__init__()
         if activation not in ACTIVATIONS:
@@ -137,14 +142,17 @@ class StackedNet(nn.Module):
             raise ValueError(f"head must be 'linear' or 'rbf', got {head!r}")
         self.n_members = n_members
         dims = [d_in] + [width] * depth
+        # with spectral norm, each of the depth + 1 layers gets an equal share of the bound
+        per_layer = lipschitz ** (1.0 / (depth + 1))
         self.hidden = nn.ModuleList(
-            StackedLinear(n_members, a, b, spectral_norm) for a, b in zip(dims[:-1], dims[1:], strict=True)
+            StackedLinear(n_members, a, b, spectral_norm, per_layer)
+            for a, b in zip(dims[:-1], dims[1:], strict=True)
         )
         self.act = ACTIVATIONS[activation]()
         if head == "rbf":
             self.head: nn.Module = RBFHead(n_members, dims[-1], n_centers, n_out)
         else:
-            self.head = StackedLinear(n_members, dims[-1], n_out, spectral_norm)
+            self.head = StackedLinear(n_members, dims[-1], n_out, spectral_norm, per_layer)
 
     def features(self, x: Tensor) -> Tensor:
         """Input to the head: ``(B, d)`` or ``(M, B, d)`` -> ``(M, B, width)``."""

@@ -28,10 +28,14 @@ _REGISTRY: dict[str, tuple[Callable[..., Surrogate], dict[str, Any], str]] = {
     ),
     "vat": (MLPSurrogate, {"training": "vat"}, "MLP, virtual adversarial training"),
     "grad-penalty": (MLPSurrogate, {"training": "grad_penalty"}, "MLP, input-gradient-norm penalty"),
-    "sn-mlp": (MLPSurrogate, {"spectral_norm": True}, "spectrally normalized MLP (1-Lipschitz layers)"),
+    "sn-mlp": (
+        MLPSurrogate,
+        {"spectral_norm": True, "lipschitz": 4.0},
+        "spectrally normalized MLP, 4-Lipschitz in standardized units",
+    ),
     "rbf": (
         MLPSurrogate,
-        {"depth": 0, "head": "rbf", "n_centers": 128},
+        {"depth": 0, "head": "rbf", "n_centers": 128, "lr": 1e-2},
         "RBF network: 128 Gaussian units on the standardized input",
     ),
     "rbf-mlp": (MLPSurrogate, {"head": "rbf"}, "MLP feature extractor with an RBF head (64 units)"),

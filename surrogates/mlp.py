@@ -39,7 +39,10 @@ class MLPSurrogate(Surrogate):
             Lakshminarayanan et al. 2017). ``predict`` returns their mean and spread.
         nll: give each member a variance head trained with the Gaussian NLL (Lakshminarayanan
             et al.); the std then adds the members' mean variance to their spread.
-        spectral_norm: divide every weight by its spectral norm (each layer 1-Lipschitz).
+        spectral_norm: divide every weight by its spectral norm, so the network is
+            ``lipschitz``-Lipschitz from standardized inputs to standardized labels (with
+            1-Lipschitz activations; each layer gets ``lipschitz ** (1 / (depth + 1))``).
+        lipschitz: the network's Lipschitz bound under ``spectral_norm`` (Miyato et al.: 1).
         head: ``"linear"`` or ``"rbf"`` (Gaussian units on the last hidden layer, or on the
             standardized input when ``depth=0``).
         n_centers: RBF units (centers start at random training points).
@@ -65,6 +68,7 @@ class MLPSurrogate(Surrogate):
         n_members: int = 1,
         nll: bool = False,
         spectral_norm: bool = False,
+        lipschitz: float = 1.0,
         head: str = "linear",
         n_centers: int = 64,
         training: str | TrainingObjective = "mse",
@@ -84,6 +88,7 @@ class MLPSurrogate(Surrogate):
         self.n_members = n_members
         self.nll = nll
         self.spectral_norm = spectral_norm
+        self.lipschitz = lipschitz
         self.head = head
         self.n_centers = n_centers
         self.training = training
@@ -138,6 +143,7 @@ class MLPSurrogate(Surrogate):
             self.net_ = StackedNet(
                 self.n_members, x.shape[1], self.width, self.depth, self.activation,
                 self.spectral_norm, self.head, self.n_centers, n_out=2 if self.nll else 1,
+                lipschitz=self.lipschitz,
             ).to(device)
             if isinstance(self.net_.head, RBFHead):
                 with torch.no_grad():
