@@ -153,6 +153,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare, format_table
+
+    args.surrogate = args.surrogate or args.surrogates.split(",")[0].split("+")[0]
+    base = _spec_from_args(args)
+    variants = [v.strip() for v in args.surrogates.split(",") if v.strip()]
+    try:
+        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    except ValueError as err:
+        raise ValueError(f"--seeds must be comma-separated integers, got {args.seeds!r}") from err
+    out = Path(args.out) if args.out else Path("runs") / f"compare-{base.domain}"
+    print(f"comparing {variants} on {base.domain} over seeds {seeds} -> {out}")
+    t = time.perf_counter()
+    table, _ = compare(base, variants, seeds, out, progress=not args.quiet)
+    print(format_table(table))
+    print(
+        f"\nwrote {out}/compare.csv, compare.md, compare.png, runs.csv in {time.perf_counter() - t:.1f} s"
+    )
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .study import StudySpec, run_study
 
@@ -181,17 +202,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="mbo", description="Model-based optimization sandbox.")
-    sub = p.add_subparsers(dest="command", required=True)
-
-    sub.add_parser("list", help="list domains, surrogates and optimizers").set_defaults(
-        func=cmd_list
-    )
-
-    r = sub.add_parser(
-        "run", help="run one study", description="Run one study and write its run folder."
-    )
+def _add_spec_args(r: argparse.ArgumentParser) -> None:
+    """The study-spec flags shared by `run` and `compare`."""
     r.add_argument("--config", help="spec file (YAML or TOML); flags override it")
     r.add_argument("--domain", help="domain name (see `mbo list`)")
     r.add_argument(
@@ -216,8 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="optimizer option, e.g. -O checkpoint_every=5",
     )
-    r.add_argument("--objective-kind", dest="objective_kind", choices=["mean", "min", "lcb"],
-                   help="what ascent maximizes: mean, min over ensemble members, lcb = mean - kappa*std")
+    r.add_argument(
+        "--objective-kind",
+        dest="objective_kind",
+        choices=["mean", "min", "lcb"],
+        help="what ascent maximizes: mean, min over ensemble members, lcb = mean - kappa*std",
+    )
     r.add_argument("--kappa", type=float, help="pessimism of lcb (default 1)")
     r.add_argument("--steps", type=int, help="optimizer steps (default 200)")
     r.add_argument("--lr", type=float, help="step size (default 0.01*sqrt(d))")
@@ -231,6 +247,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--name", help="label for the study")
     r.add_argument("--out", help="run folder (default runs/<label>)")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mbo", description="Model-based optimization sandbox.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("list", help="list domains, surrogates and optimizers").set_defaults(
+        func=cmd_list
+    )
+
+    r = sub.add_parser(
+        "run", help="run one study", description="Run one study and write its run folder."
+    )
+    _add_spec_args(r)
     r.set_defaults(func=cmd_run)
 
     d = sub.add_parser(
@@ -244,6 +274,22 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     d.add_argument("--quiet", action="store_true", help="no progress bars")
     d.set_defaults(func=cmd_demo)
+
+    c = sub.add_parser(
+        "compare",
+        help="compare surrogates on one domain over seeds",
+        description="Run several surrogates (same domain, offline data, optimizer) over seeds and "
+        "write one table (compare.csv/.md) and one figure of predicted-vs-true curves.",
+    )
+    _add_spec_args(c)
+    c.add_argument(
+        "--surrogates",
+        required=True,
+        help="comma-separated variants; NAME+min / NAME+lcb pick the objective, e.g. "
+        "mlp,ensemble,ensemble+min,coms",
+    )
+    c.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
+    c.set_defaults(func=cmd_compare)
     # --- subcommands defined in their own modules register below ---
     from .report import add_parser as _add_report
 
