@@ -339,7 +339,14 @@ def load_run(run_dir: str | Path) -> StudyResult:
         raise FileNotFoundError(f"{run_dir} is not a finished run folder (no summary.json)")
     spec = StudySpec.from_file(run_dir / "spec.yaml")
     domain = make_domain(spec.domain, **spec.domain_options)
-    surrogate = torch.load(run_dir / "surrogate.pt", weights_only=False)
+    try:
+        surrogate = torch.load(run_dir / "surrogate.pt", weights_only=False)
+        surrogate.get_params()  # fails on a module pickled by an incompatible version
+    except (AttributeError, ModuleNotFoundError, ImportError, TypeError) as err:
+        raise RuntimeError(
+            f"{run_dir / 'surrogate.pt'} was written by another version of the surrogate code "
+            f"({err}); re-run the study (`mbo run --config {run_dir / 'spec.yaml'}`)"
+        ) from err
     surrogate.eval()
     t = torch.load(run_dir / "trajectory.pt", weights_only=False)
     table = pd.read_parquet(run_dir / "audit.parquet")

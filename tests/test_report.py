@@ -1,0 +1,187 @@
+"""`mbo report`: one self-contained HTML file per run folder or folder of runs; the tutorial."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+import torch
+
+from mbo import StudySpec, run_study
+from mbo.cli import main
+from mbo.report import ReportOptions, build_report, find_runs
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models: torch's threads only contend with each other on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+FAST = {
+    "domain": "branin",
+    "domain_options": {"n_reference": 200},
+    "surrogate": "mlp",
+    "surrogate_options": {"width": 32, "epochs": 20},
+    "optimizer_options": {"steps": 20, "checkpoint_every": 5},
+    "k": 16,
+}
+SMALL = ReportOptions(grid=7, sweep_points=11)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """A folder of two studies on one domain (mlp and linear) and one on another domain."""
+    root = tmp_path_factory.mktemp("runs")
+    run_study(StudySpec.from_dict(FAST), root / "mlp")
+    run_study(StudySpec.from_dict({**FAST, "surrogate": "linear", "seed": 1}), root / "linear")
+    other = {**FAST, "domain": "hartmann", "domain_options": {"dim": 3, "n_reference": 100}}
+    run_study(StudySpec.from_dict(other), root / "nested" / "hartmann", plots=False)
+    return root
+
+
+def check_self_contained(text: str, min_images: int) -> None:
+    assert text.startswith("<!DOCTYPE html>")
+    assert "http://" not in text and "https://" not in text
+    srcs = re.findall(r'src="([^"]{0,30})', text)
+    assert len(srcs) >= min_images, srcs
+    assert all(s.startswith("data:image/png;base64,") for s in srcs), srcs
+    assert "<link" not in text and "<script" not in text
+    assert 'class="error"' not in text, re.findall(r'class="error".{0,400}', text, re.S)
+
+
+def test_find_runs(runs):
+    assert [p.name for p in find_runs(runs)] == ["linear", "mlp", "hartmann"]
+    assert find_runs(runs / "mlp") == [runs / "mlp"]
+    with pytest.raises(FileNotFoundError):
+        find_runs(runs / "nested" / "nothing")
+
+
+def test_report_on_one_run_folder(runs, tmp_path):
+    out = build_report(runs / "mlp", tmp_path / "one.html", SMALL)
+    text = out.read_text()
+    # trajectory, landscape (2-D), sweep, cross-section
+    check_self_contained(text, 4)
+    for words in ("1-D sweep", "cross-section", "Look for", "spec", "fooled rate"):
+        assert words.lower() in text.lower(), words
+    assert "transfer" not in text.split("<nav>")[1].split("</nav>")[0]  # one study, no matrix
+    for name in ("sweep.csv", "sweep.png", "cross_section.parquet", "cross_section.png"):
+        assert (runs / "mlp" / "views" / name).exists(), name
+
+
+def test_report_on_a_folder_of_runs_has_a_transfer_matrix(runs, tmp_path):
+    out = tmp_path / "all.html"
+    assert (
+        main(
+            [
+                "report",
+                str(runs),
+                "--out",
+                str(out),
+                "--grid",
+                "7",
+                "--sweep-points",
+                "11",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    text = out.read_text()
+    check_self_contained(text, 3 * 3 + 2)
+    assert "Summary of all studies" in text
+    assert text.count("<section") == 3 + 1  # three studies + one shared-domain group
+    assert "designs optimized against" in text.lower() or "transfer" in text
+    group = next((runs / "views").iterdir())
+    for name in ("transfer.csv", "transfer_matrix.csv", "transfer.png", "trajectories.csv"):
+        assert (group / name).exists(), name
+
+
+def test_report_cli_errors_cleanly_on_a_folder_without_runs(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "no run folders" in capsys.readouterr().err
+
+
+def test_report_on_tiny_molecule_and_car_studies(tmp_path):
+    mol = {
+        "domain": "molecules",
+        "domain_options": {"n_reference": 300},
+        "surrogate_options": {"width": 32, "epochs": 20},
+        "optimizer_options": {"steps": 10, "checkpoint_every": 5},
+        "k": 8,
+    }
+    car = {
+        "domain": "car",
+        "domain_options": {
+            "n_reference": 60,
+            "sim_time": 4,
+            "track_seeds": [0],
+            "cache_dir": False,
+        },
+        "surrogate_options": {"width": 32, "epochs": 20},
+        "optimizer_options": {"steps": 10, "checkpoint_every": 5},
+        "k": 8,
+    }
+    for name, spec in (("mol", mol), ("car", car)):
+        run_study(StudySpec.from_dict(spec), tmp_path / name)
+        out = build_report(tmp_path / name, options=ReportOptions(grid=5, sweep_points=7))
+        text = out.read_text()
+        # trajectory, sweep, cross-section, top designs drawn by the domain
+        check_self_contained(text, 4)
+        assert "top proposed designs" in text
+
+
+def test_report_renders_in_headless_chromium(runs, tmp_path):
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.skip("chromium not installed")
+    html = build_report(runs / "mlp", tmp_path / "r.html", SMALL)
+    shot = tmp_path / "shot.png"
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run(
+            [
+                exe,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                f"--screenshot={shot}",
+                "--window-size=1200,2000",
+                f"file://{html}",
+            ],
+            capture_output=True,
+            timeout=90,
+            check=False,
+        )
+    assert shot.exists() and shot.stat().st_size > 20_000
+
+
+def tutorial_blocks() -> list[str]:
+    text = (ROOT / "docs" / "tutorial.md").read_text()
+    return re.findall(r"```python\n(.*?)```", text, re.S)
+
+
+def test_tutorial_python_blocks_run(tmp_path, monkeypatch):
+    blocks = tutorial_blocks()
+    assert len(blocks) >= 4
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {"__name__": "tutorial"}
+    for i, code in enumerate(blocks):
+        try:
+            exec(compile(code, f"tutorial block {i}", "exec"), scope)
+        except Exception as err:  # pragma: no cover - shows which block broke
+            raise AssertionError(f"tutorial block {i} failed: {err!r}\n{code}") from err
+    assert (tmp_path / "runs" / "tutorial" / "report.html").exists()

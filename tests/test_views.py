@@ -1,0 +1,191 @@
+"""Teaching views: each view's data is computed and saved, and checks that make them exact."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from mbo import StudySpec, run_study
+from mbo import views as V
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models: torch's threads only contend with each other on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+FAST = {
+    "domain": "branin",
+    "domain_options": {"n_reference": 200},
+    "surrogate": "mlp",
+    "surrogate_options": {"width": 32, "epochs": 20},
+    "optimizer_options": {"steps": 20, "checkpoint_every": 5},
+    "k": 16,
+}
+
+
+def tiny(**over) -> StudySpec:
+    data = {**FAST, **over}
+    return StudySpec.from_dict(data)
+
+
+@pytest.fixture(scope="module")
+def branin(tmp_path_factory):
+    return run_study(tiny(), tmp_path_factory.mktemp("views") / "mlp", plots=False)
+
+
+@pytest.fixture(scope="module")
+def linear(tmp_path_factory):
+    spec = tiny(surrogate="linear", seed=1, surrogate_options={"epochs": 20})
+    return run_study(spec, tmp_path_factory.mktemp("views") / "linear", plots=False)
+
+
+def _row(result, design_id: int, step: int) -> pd.Series:
+    t = result.table
+    t = t[(t["arm"] == "ascent") & (t["step"] == step) & (t["design_id"] == design_id)]
+    assert len(t) == 1
+    return t.iloc[0]
+
+
+def test_compute_views_saves_every_views_data(branin, tmp_path):
+    calls = branin.domain.oracle.counts()["calls"]
+    files = V.compute_views(branin, tmp_path, grid=9, sweep_points=11)
+    # one batched oracle call per view (sweep, cross-section)
+    assert branin.domain.oracle.counts()["calls"] - calls == 2
+    for view in ("trajectory", "sweep", "cross_section"):
+        for path in files[view].values():
+            assert path.exists() and path.stat().st_size > 0, path
+    sweep = pd.read_csv(files["sweep"]["data"])
+    assert len(sweep) == 2 * 11
+    assert set(sweep["direction"]) == {"gradient", "random"}
+    for col in ("t", "predicted_norm", "true_norm", "valid", "clipped", "offline_distance"):
+        assert col in sweep
+    grid = pd.read_parquet(files["cross_section"]["data"])
+    assert len(grid) == 9 * 9
+    assert np.allclose(grid["difference"], grid["predicted_norm"] - grid["true_norm"])
+    pts = pd.read_csv(files["cross_section"]["points"])
+    assert set(pts["kind"]) == {"offline", "path"}
+    assert (pts["kind"] == "path").sum() == len(branin.trajectory.steps)
+    meta = json.loads(files["sweep"]["meta"].read_text())
+    assert meta["view"] == "gradient_sweep" and meta["span"] > 0
+    curves = pd.read_csv(files["trajectory"]["data"])
+    assert np.allclose(curves["predicted_mean"], branin.curves["predicted_mean"])
+
+
+def test_sweep_is_exactly_linear_on_a_linear_surrogate(linear):
+    df = V.gradient_sweep(linear, design_id=3, n=41, span=0.5)
+    for direction in ("gradient", "random"):
+        d = df[(df["direction"] == direction) & ~df["clipped"]]
+        assert len(d) >= 10, "too much clipping to test linearity"
+        t, p = d["t"].to_numpy(), d["predicted_norm"].to_numpy()
+        coef = np.polyfit(t, p, 1)
+        assert np.abs(np.polyval(coef, t) - p).max() < 1e-4 * max(1.0, np.abs(p).max())
+        if direction == "gradient":
+            assert coef[0] > 0  # the prediction rises along its own gradient
+    # the oracle (Branin) is not linear along the same walk
+    d = df[(df["direction"] == "gradient") & ~df["clipped"]]
+    t, y = d["t"].to_numpy(), d["true_norm"].to_numpy()
+    assert np.abs(np.polyval(np.polyfit(t, y, 1), t) - y).max() > 1e-4
+
+
+def test_gradient_direction_is_unit_and_random_is_orthogonal(branin):
+    x0, _ = V.pick_design(branin, 0)
+    g = V.input_gradient(branin, x0)
+    r = V.random_unit(x0.shape, 0, orthogonal_to=g)
+    assert torch.isclose(g.norm(), torch.tensor(1.0), atol=1e-5)
+    assert abs(float((g * r).sum())) < 1e-5
+
+
+@pytest.mark.parametrize("step", ["start", "final"])
+def test_cross_section_origin_is_the_designs_own_scores(branin, step):
+    design = 5
+    grid, _ = V.cross_section(branin, design_id=design, step=step, n=7)
+    centre = grid[(grid["a"] == 0) & (grid["b"] == 0)]
+    assert len(centre) == 1
+    c = centre.iloc[0]
+    own = _row(branin, design, grid.attrs["step"])
+    assert not c["clipped"]
+    assert c["predicted_norm"] == pytest.approx(own["predicted_norm"], abs=1e-5)
+    assert c["true_norm"] == pytest.approx(own["true_norm"], abs=1e-9)
+    # and the sweep's t = 0 point too
+    sweep = V.gradient_sweep(branin, design_id=design, step=step, n=9)
+    s0 = sweep[(sweep["t"] == 0) & (sweep["direction"] == "gradient")].iloc[0]
+    assert s0["predicted_norm"] == pytest.approx(own["predicted_norm"], abs=1e-5)
+    assert s0["true_norm"] == pytest.approx(own["true_norm"], abs=1e-9)
+
+
+def test_transfer_matrix_diagonal_is_each_surrogates_own_prediction(branin, linear, tmp_path):
+    calls = branin.domain.oracle.counts()["calls"]
+    df = V.transfer_matrix([branin, linear], ["mlp", "linear"])
+    assert branin.domain.oracle.counts()["calls"] == calls  # no new oracle calls
+    w = V.transfer_wide(df)
+    assert list(w.index) == ["start designs", "mlp", "linear"]
+    assert list(w.columns) == ["mlp", "linear", "oracle"]
+    for res, name in ((branin, "mlp"), (linear, "linear")):
+        final = res.table[
+            (res.table["arm"] == "ascent") & (res.table["step"] == res.table["step"].max())
+        ]
+        assert w.loc[name, name] == pytest.approx(final["predicted_norm"].mean(), abs=1e-5)
+        assert w.loc[name, "oracle"] == pytest.approx(final["true_norm"].mean(), abs=1e-12)
+    start = branin.table[(branin.table["arm"] == "ascent") & (branin.table["step"] == 0)]
+    assert w.loc["start designs", "mlp"] == pytest.approx(start["predicted_norm"].mean(), abs=1e-5)
+    V.plot_transfer_matrix(df, tmp_path / "transfer.png")
+    assert (tmp_path / "transfer.png").stat().st_size > 0
+
+
+def test_transfer_matrix_refuses_mixed_domains(branin):
+    other = run_study(  # same function, different reference data: another normalization
+        tiny(domain_options={"n_reference": 50}, optimizer_options={"steps": 2}), plots=False
+    )
+    with pytest.raises(ValueError, match="one domain"):
+        V.transfer_matrix([branin, other])
+
+
+def test_trajectory_comparison_plot(branin, linear, tmp_path):
+    df = V.trajectory_comparison([branin, linear], ["a", "b"])
+    assert list(df["study"].unique()) == ["a", "b"]
+    V.plot_trajectory_comparison(
+        df, {"a": branin.summary, "b": linear.summary}, tmp_path / "traj.png"
+    )
+    assert (tmp_path / "traj.png").stat().st_size > 0
+
+
+def test_bad_design_or_step_is_a_clear_error(branin):
+    with pytest.raises(ValueError, match="design_id"):
+        V.pick_design(branin, 999)
+    with pytest.raises(ValueError, match="step"):
+        V.pick_design(branin, 0, step=7)
+
+
+MOLECULES = {
+    "domain": "molecules",
+    "domain_options": {"n_reference": 300},
+    "surrogate_options": {"width": 32, "epochs": 20},
+    "optimizer_options": {"steps": 20, "checkpoint_every": 10},
+    "k": 16,
+}
+
+
+def test_views_on_a_tiny_molecule_study(tmp_path):
+    res = run_study(StudySpec.from_dict(MOLECULES), plots=False)
+    sweep = V.gradient_sweep(res, n=9)
+    # categorical: every point is decoded; relaxed and decoded predictions differ somewhere
+    assert (sweep["predicted_relaxed_norm"] - sweep["predicted_norm"]).abs().max() > 1e-6
+    assert "smiles" in sweep.columns and len(sweep) == 18
+    grid, pts = V.cross_section(res, n=5)
+    c = grid[(grid["a"] == 0) & (grid["b"] == 0)].iloc[0]
+    own = _row(res, 0, 0)
+    assert c["predicted_norm"] == pytest.approx(own["predicted_norm"], abs=1e-5)
+    assert c["true_norm"] == pytest.approx(own["true_norm"], abs=1e-9)
+    assert c["offline_distance"] == 0  # a start design is an offline design (Hamming 0)
+    V.plot_gradient_sweep(sweep, tmp_path / "s.png")
+    V.plot_cross_section(grid, pts, tmp_path / "c.png")
+    assert (tmp_path / "s.png").exists() and (tmp_path / "c.png").exists()
