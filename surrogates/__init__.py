@@ -2,13 +2,25 @@
 
 from ._base import NotFittedError, Surrogate
 from ._registry import list_surrogates, make_surrogate, register_surrogate
+from .gp import GPSurrogate
 from .mlp import MLPSurrogate
 
 __all__ = [
+    "GPSurrogate",
     "MLPSurrogate",
     "NotFittedError",
     "Surrogate",
+    "SurrogateModel",
     "list_surrogates",
     "make_surrogate",
     "register_surrogate",
 ]
+
+
+def __getattr__(name: str):
+    # the BoTorch adapter loads BoTorch: import it only when asked for
+    if name == "SurrogateModel":
+        from .botorch_model import SurrogateModel
+
+        return SurrogateModel
+    raise AttributeError(f"module 'surrogates' has no attribute {name!r}")

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._base import Surrogate
+from .gp import GPSurrogate
 from .mlp import MLPSurrogate
 
 # name -> (class, preset options, description)
@@ -39,6 +40,17 @@ _REGISTRY: dict[str, tuple[Callable[..., Surrogate], dict[str, Any], str]] = {
         "RBF network: 128 Gaussian units on the standardized input",
     ),
     "rbf-mlp": (MLPSurrogate, {"head": "rbf"}, "MLP feature extractor with an RBF head (64 units)"),
+    "gp": (
+        GPSurrogate,
+        {},
+        "Gaussian process (BoTorch SingleTaskGP, Matern-5/2 ARD): exact up to 2000 points, "
+        "else exact on a subsample keeping the top 10%",
+    ),
+    "gp-sparse": (
+        GPSurrogate,
+        {"approximation": "inducing"},
+        "sparse variational GP, 256 k-means inducing points, Adam on the ELBO",
+    ),
     "coms": (
         MLPSurrogate,
         {"training": "coms", "lr": 3e-4, "batch_size": 32, "epochs": 50},
