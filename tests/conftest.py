@@ -45,9 +45,24 @@ class LinearSurrogate(Surrogate):
         return x @ self.w_.to(x) + self.b
 
 
-@pytest.fixture
-def tiny_mlp_options() -> dict:
-    return {"width": 32, "depth": 2, "epochs": 30}
+#: a study small enough for unit tests (Branin, 200 reference points, 20 steps, K=16).
+FAST = {
+    "domain": "branin",
+    "domain_options": {"n_reference": 200},
+    "surrogate": "mlp",
+    "surrogate_options": {"width": 32, "epochs": 20},
+    "optimizer_options": {"steps": 20, "checkpoint_every": 5},
+    "k": 16,
+}
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models: torch's threads only contend with each other on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(autouse=True)

@@ -43,9 +43,33 @@ def test_variant_syntax_and_errors(tmp_path):
 
 
 def test_cli_compare(tmp_path, capsys):
-    code = main(["compare", "--domain", "branin", "-D", "n_reference=150", "-S", "epochs=3",
-                 "-S", "width=8", "--steps", "5", "--k", "4", "--surrogates", "mlp,linear",
-                 "--seeds", "0", "--out", str(tmp_path), "--quiet"])
+    code = main(
+        [
+            "compare",
+            "--domain",
+            "branin",
+            "-D",
+            "n_reference=150",
+            "-S",
+            "epochs=3",
+            "-S",
+            "width=8",
+            "--steps",
+            "5",
+            "--k",
+            "4",
+            "--surrogates",
+            "mlp,linear",
+            "--seeds",
+            "0",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+        ]
+    )
     assert code == 0
     assert "linear" in capsys.readouterr().out
-    assert main(["compare", "--domain", "branin", "--surrogates", "mlp", "--seeds", "x", "--quiet"]) == 2
+    assert (
+        main(["compare", "--domain", "branin", "--surrogates", "mlp", "--seeds", "x", "--quiet"])
+        == 2
+    )

@@ -9,30 +9,15 @@ import tempfile
 from pathlib import Path
 
 import pytest
-import torch
+from conftest import FAST
 
 from mbo import StudySpec, run_study
 from mbo.cli import main
 from mbo.report import ReportOptions, build_report, find_runs
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models: torch's threads only contend with each other on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-FAST = {
-    "domain": "branin",
-    "domain_options": {"n_reference": 200},
-    "surrogate": "mlp",
-    "surrogate_options": {"width": 32, "epochs": 20},
-    "optimizer_options": {"steps": 20, "checkpoint_every": 5},
-    "k": 16,
-}
 SMALL = ReportOptions(grid=7, sweep_points=11)
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,18 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import FAST
 
 from mbo import SealedOracleError, StudySpec, run_study
 from mbo.cli import main
-
-FAST = {
-    "domain": "branin",
-    "domain_options": {"n_reference": 200},
-    "surrogate": "mlp",
-    "surrogate_options": {"width": 32, "epochs": 20},
-    "optimizer_options": {"steps": 20, "checkpoint_every": 5},
-    "k": 16,
-}
 
 
 def test_run_study_writes_a_complete_run_folder(tmp_path):

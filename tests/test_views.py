@@ -8,28 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import FAST
 
 from mbo import StudySpec, run_study
 from mbo import views as V
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models: torch's threads only contend with each other on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-FAST = {
-    "domain": "branin",
-    "domain_options": {"n_reference": 200},
-    "surrogate": "mlp",
-    "surrogate_options": {"width": 32, "epochs": 20},
-    "optimizer_options": {"steps": 20, "checkpoint_every": 5},
-    "k": 16,
-}
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny(**over) -> StudySpec:
