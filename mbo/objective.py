@@ -57,4 +57,6 @@ def check_objective(surrogate: Surrogate, kind: str) -> None:
     if kind == "lcb" and not surrogate.has_std:
         raise ValueError(f"objective 'lcb' needs a surrogate with a std; this {name} has none")
     if kind == "min" and getattr(surrogate, "n_members", 1) < 2:
-        raise ValueError(f"objective 'min' needs an ensemble (n_members >= 2); this {name} has none")
+        raise ValueError(
+            f"objective 'min' needs an ensemble (n_members >= 2); this {name} has none"
+        )

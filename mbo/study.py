@@ -205,6 +205,7 @@ def run_study(
     timings["data"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    calls_before = domain.oracle.counts()  # sealed from here until the audit
     opts = {"seed": spec.seed, **spec.surrogate_options}
     surrogate = make_surrogate(spec.surrogate, **opts)
     check_objective(surrogate, spec.objective)  # fail before fitting, not after
@@ -218,7 +219,6 @@ def run_study(
     timings["fit"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    calls_before = domain.oracle.counts()
     starts = offline.top(spec.k)
     if space.standardize:
         loc, scale = offline.x.mean(0), spread(offline.x)
@@ -229,7 +229,8 @@ def run_study(
         space.features,
         kind=spec.objective,
         kappa=spec.kappa,
-        loc=float(offline.y.mean()), scale=float(offline.y.std() or 1.0)
+        loc=float(offline.y.mean()),
+        scale=float(offline.y.std() or 1.0),
     )
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(spec.seed)
@@ -244,7 +245,7 @@ def run_study(
     control = random_direction_control(trajectory, space, loc, scale, seed=spec.seed)
     if domain.oracle.counts() != calls_before:
         raise SealedOracleError(
-            "the oracle was called while choosing designs; the study is invalid"
+            "the oracle was called while fitting or optimizing; the study is invalid"
         )
     timings["optimize"] = time.perf_counter() - t
 

@@ -137,7 +137,9 @@ class StackedNet(nn.Module):
     ) -> None:
         super().__init__()
         if activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {activation!r}; choose from {sorted(ACTIVATIONS)}")
+            raise ValueError(
+                f"unknown activation {activation!r}; choose from {sorted(ACTIVATIONS)}"
+            )
         if head not in ("linear", "rbf"):
             raise ValueError(f"head must be 'linear' or 'rbf', got {head!r}")
         self.n_members = n_members

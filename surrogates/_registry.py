@@ -20,15 +20,27 @@ _REGISTRY: dict[str, tuple[Callable[..., Surrogate], dict[str, Any], str]] = {
         {"n_members": 5, "nll": True},
         "deep ensemble of 5 MLPs with Gaussian NLL heads (Lakshminarayanan et al.)",
     ),
-    "fgsm": (MLPSurrogate, {"training": "fgsm"}, "MLP, FGSM adversarial training (eps 5% of range)"),
-    "pgd": (MLPSurrogate, {"training": "pgd"}, "MLP, PGD adversarial training (5 steps, random start)"),
+    "fgsm": (
+        MLPSurrogate,
+        {"training": "fgsm"},
+        "MLP, FGSM adversarial training (eps 5% of range)",
+    ),
+    "pgd": (
+        MLPSurrogate,
+        {"training": "pgd"},
+        "MLP, PGD adversarial training (5 steps, random start)",
+    ),
     "mbo-adv": (
         MLPSurrogate,
         {"training": "mbo_adv"},
         "MLP trained toward the clean label where its prediction rises",
     ),
     "vat": (MLPSurrogate, {"training": "vat"}, "MLP, virtual adversarial training"),
-    "grad-penalty": (MLPSurrogate, {"training": "grad_penalty"}, "MLP, input-gradient-norm penalty"),
+    "grad-penalty": (
+        MLPSurrogate,
+        {"training": "grad_penalty"},
+        "MLP, input-gradient-norm penalty",
+    ),
     "sn-mlp": (
         MLPSurrogate,
         {"spectral_norm": True, "lipschitz": 4.0},

@@ -116,7 +116,9 @@ class MLPSurrogate(Surrogate):
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {self.activation!r}; choose from {sorted(ACTIVATIONS)}")
+            raise ValueError(
+                f"unknown activation {self.activation!r}; choose from {sorted(ACTIVATIONS)}"
+            )
         if self.head not in ("linear", "rbf"):
             raise ValueError(f"head must be 'linear' or 'rbf', got {self.head!r}")
 
@@ -141,8 +143,15 @@ class MLPSurrogate(Surrogate):
             xs = (x - self.x_mean_) / self.x_std_
             ys = (y - self.y_mean_) / self.y_std_
             self.net_ = StackedNet(
-                self.n_members, x.shape[1], self.width, self.depth, self.activation,
-                self.spectral_norm, self.head, self.n_centers, n_out=2 if self.nll else 1,
+                self.n_members,
+                x.shape[1],
+                self.width,
+                self.depth,
+                self.activation,
+                self.spectral_norm,
+                self.head,
+                self.n_centers,
+                n_out=2 if self.nll else 1,
                 lipschitz=self.lipschitz,
             ).to(device)
             if isinstance(self.net_.head, RBFHead):
@@ -156,7 +165,9 @@ class MLPSurrogate(Surrogate):
         val = [h["val_mse"] for h in self.history_ if h["val_mse"] is not None]
         self.val_loss_ = min(val) if (val and self.restore_best) else (val[-1] if val else None)
         self.val_r2_ = (
-            None if self.val_loss_ is None or va.numel() < 2 else 1.0 - self.val_loss_ / float(ys[va].var())
+            None
+            if self.val_loss_ is None or va.numel() < 2
+            else 1.0 - self.val_loss_ / float(ys[va].var())
         )
         return self
 
@@ -204,7 +215,14 @@ class MLPSurrogate(Surrogate):
                 if self.restore_best and val_mse < best:
                     best = val_mse
                     best_state = {k: v.detach().clone() for k, v in self.net_.state_dict().items()}
-            history.append({"epoch": epoch, "train_loss": total / n, "val_mse": val_mse, **self.objective_.state()})
+            history.append(
+                {
+                    "epoch": epoch,
+                    "train_loss": total / n,
+                    "val_mse": val_mse,
+                    **self.objective_.state(),
+                }
+            )
         if best_state is not None:
             self.net_.load_state_dict(best_state)
         return history

@@ -166,7 +166,9 @@ class VAT(TrainingObjective):
 
     name = "vat"
 
-    def __init__(self, eps: float = 0.05, xi: float = 1e-2, n_power: int = 1, weight: float = 1.0) -> None:
+    def __init__(
+        self, eps: float = 0.05, xi: float = 1e-2, n_power: int = 1, weight: float = 1.0
+    ) -> None:
         self.eps, self.xi, self.n_power, self.weight = eps, xi, n_power, weight
 
     def direction(self, pred: Pred, x: Tensor) -> Tensor:
@@ -237,7 +239,9 @@ class COMs(TrainingObjective):
 
     def setup(self, x: Tensor, n_members: int) -> None:
         super().setup(x, n_members)
-        self.log_alpha_ = torch.full((n_members,), math.log(self.alpha), device=x.device, requires_grad=True)
+        self.log_alpha_ = torch.full(
+            (n_members,), math.log(self.alpha), device=x.device, requires_grad=True
+        )
         self.alpha_opt_ = torch.optim.Adam([self.log_alpha_], lr=self.alpha_lr)
         self.lr_ = self.particle_lr * math.sqrt(x.shape[1])
         self.alpha_history_: list[float] = []
@@ -268,7 +272,8 @@ class COMs(TrainingObjective):
 
 
 OBJECTIVES: dict[str, type[TrainingObjective]] = {
-    cls.name: cls for cls in (TrainingObjective, FGSM, PGD, MBOAdversarial, VAT, GradientPenalty, COMs)
+    cls.name: cls
+    for cls in (TrainingObjective, FGSM, PGD, MBOAdversarial, VAT, GradientPenalty, COMs)
 }
 
 

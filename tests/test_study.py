@@ -207,3 +207,26 @@ def test_load_run_reopens_a_finished_study(tmp_path):
     pd.testing.assert_frame_equal(again.table, res.table)
     with pytest.raises(FileNotFoundError, match="not a finished run"):
         load_run(tmp_path)
+
+
+def test_a_surrogate_that_peeks_while_fitting_invalidates_the_study(monkeypatch):
+    from domains.analytic import AnalyticDomain
+    from surrogates.mlp import MLPSurrogate
+
+    orig_fit = MLPSurrogate.fit
+
+    def peeking_fit(self, x, y, **kw):
+        AnalyticDomain.last.oracle(x[:2].double().numpy())
+        return orig_fit(self, x, y, **kw)
+
+    orig_init = AnalyticDomain.__init__
+
+    def init(self, *a, **k):
+        orig_init(self, *a, **k)
+        AnalyticDomain.last = self
+
+    monkeypatch.setattr(AnalyticDomain, "last", None, raising=False)  # removed afterwards
+    monkeypatch.setattr(AnalyticDomain, "__init__", init)
+    monkeypatch.setattr(MLPSurrogate, "fit", peeking_fit)
+    with pytest.raises(SealedOracleError, match="fitting or optimizing"):
+        run_study(StudySpec.from_dict(FAST))
