@@ -198,7 +198,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(
         f"\nplots: {out}/fooled/trajectory.png, {out}/control/trajectory.png, {out}/control/landscape.png"
     )
-    print(f"done in {time.perf_counter() - t0:.1f} s; next: `mbo report {out}` writes one HTML page")
+    print(
+        f"done in {time.perf_counter() - t0:.1f} s; next: `mbo report {out}` writes one HTML page"
+    )
     return 0
 
 
