@@ -5,6 +5,7 @@ This is the only place (besides dataset construction and reporting) that calls t
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -18,9 +19,17 @@ from surrogates import Surrogate
 from .gradient_ascent import Trajectory
 
 
+def surrogate_device(surrogate: Surrogate) -> torch.device:
+    """The device a fitted surrogate lives on (CPU if it holds no tensors)."""
+    for t in itertools.chain(surrogate.buffers(), surrogate.parameters()):
+        return t.device
+    return torch.device("cpu")
+
+
 @torch.no_grad()
-def _predict(surrogate: Surrogate, features: Tensor, batch_size: int) -> np.ndarray:
-    device = next(iter(surrogate.buffers()), torch.empty(0)).device
+def predict_batched(surrogate: Surrogate, features: Tensor, batch_size: int = 4096) -> np.ndarray:
+    """Surrogate mean at features ``(N, d)`` in batches on its own device, float64 ``(N,)``."""
+    device = surrogate_device(surrogate)
     out = [
         surrogate(features[i : i + batch_size].to(device)).float().cpu()
         for i in range(0, features.shape[0], batch_size)
@@ -46,8 +55,8 @@ def audit_designs(
     space.check(x)
     x = x.detach().cpu().float()
     designs = domain.decode(x) if designs is None else designs
-    predicted = _predict(surrogate, space.features(x, hard=True), batch_size)
-    relaxed = _predict(surrogate, space.features(x, hard=False), batch_size)
+    predicted = predict_batched(surrogate, space.features(x, hard=True), batch_size)
+    relaxed = predict_batched(surrogate, space.features(x, hard=False), batch_size)
     true = domain.oracle(designs)
     bound = domain.upper_bound(designs)
     bound = np.full(len(true), np.nan) if bound is None else np.asarray(bound, dtype=np.float64)

@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from .metrics import summary_rows
+
 #: the demo's two studies: one where the surrogate is fooled, one control where ascent works.
 DEMO_STUDIES: dict[str, dict[str, Any]] = {
     "fooled": {
@@ -27,26 +29,6 @@ DEMO_STUDIES: dict[str, dict[str, Any]] = {
     },
 }
 
-SUMMARY_ROWS = [
-    ("predicted_start_mean", "predicted, start (mean)"),
-    ("predicted_mean", "predicted, end (mean)"),
-    ("true_start_mean", "true, start (mean)"),
-    ("true_mean", "true, end (mean)"),
-    ("gap", "gap = mean(pred - true), end"),
-    ("fooled_rate", "fooled rate"),
-    ("true_improvement_rate", "true-improvement rate"),
-    ("p100", "100th percentile (true)"),
-    ("p50", "50th percentile (true)"),
-    ("d_best", "D(best)"),
-    ("gradient_advantage", "gradient advantage vs random dir."),
-    ("rank_agreement", "rank agreement (Spearman)"),
-    ("impossible_rate", "impossible-prediction rate"),
-    ("invalid_rate", "invalid rate"),
-    ("unchanged_rate", "unchanged designs"),
-    ("relaxation_gap", "relaxation gap (relaxed - decoded pred.)"),
-    ("val_r2", "surrogate validation R^2"),
-]
-
 
 def _kv(text: str) -> tuple[str, Any]:
     if "=" not in text:
@@ -60,21 +42,7 @@ def format_summaries(summaries: dict[str, dict[str, Any]]) -> str:
     names = list(summaries)
     width = max(12, *(len(n) for n in names))
     lines = [f"{'metric (normalized)':36s}" + "".join(f"{n:>{width + 2}s}" for n in names)]
-    # domain-specific columns (e.g. heavy_atoms): "<col>_start_mean" and "<col>_mean"
-    extra = sorted(
-        {
-            k[: -len("_start_mean")]
-            for s in summaries.values()
-            for k in s
-            if k.endswith("_start_mean")
-        }
-    )
-    extra = [c for c in extra if c not in ("true", "predicted")]
-    rows = SUMMARY_ROWS + [
-        (f"{c}{w}", f"{c}, {lbl} (mean)")
-        for c in extra
-        for w, lbl in (("_start_mean", "start"), ("_mean", "end"))
-    ]
+    rows = summary_rows(summaries)
     for key, label in rows:
         cells = []
         for n in names:

@@ -18,6 +18,42 @@ import pandas as pd
 FOOLED_MARGIN = 0.02
 
 
+#: the headline rows of a summary table: (summary key, label).
+SUMMARY_ROWS = [
+    ("predicted_start_mean", "predicted, start (mean)"),
+    ("predicted_mean", "predicted, end (mean)"),
+    ("true_start_mean", "true, start (mean)"),
+    ("true_mean", "true, end (mean)"),
+    ("gap", "gap = mean(pred - true), end"),
+    ("fooled_rate", "fooled rate"),
+    ("true_improvement_rate", "true-improvement rate"),
+    ("p100", "100th percentile (true)"),
+    ("p50", "50th percentile (true)"),
+    ("d_best", "D(best)"),
+    ("gradient_advantage", "gradient advantage vs random dir."),
+    ("rank_agreement", "rank agreement (Spearman)"),
+    ("impossible_rate", "impossible-prediction rate"),
+    ("invalid_rate", "invalid rate"),
+    ("unchanged_rate", "unchanged designs"),
+    ("relaxation_gap", "relaxation gap (relaxed - decoded pred.)"),
+    ("val_r2", "surrogate validation R^2"),
+]
+
+
+def summary_rows(summaries: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
+    """:data:`SUMMARY_ROWS` plus, for domain columns in any summary (``<col>_start_mean`` and
+    ``<col>_mean``, e.g. heavy atoms), a start and an end row."""
+    cols = {
+        k[: -len("_start_mean")] for s in summaries.values() for k in s if k.endswith("_start_mean")
+    }
+    extra = sorted(cols - {"true", "predicted"})
+    return SUMMARY_ROWS + [
+        (f"{c}{w}", f"{c}, {lbl} (mean)")
+        for c in extra
+        for w, lbl in (("_start_mean", "start"), ("_mean", "end"))
+    ]
+
+
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
     """Spearman rank correlation of two arrays (average ranks for ties); ``nan`` if undefined."""
     a, b = np.asarray(a, float), np.asarray(b, float)

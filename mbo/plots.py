@@ -16,6 +16,8 @@ import torch  # noqa: E402
 
 from domains import BoxSpace, Domain  # noqa: E402
 
+from .audit import predict_batched  # noqa: E402
+
 if TYPE_CHECKING:
     from .study import StudyResult
 
@@ -82,11 +84,7 @@ def landscape_grid(result: StudyResult, n: int = 90) -> dict[str, np.ndarray]:
     a, b = np.meshgrid(g0, g1)
     pts = np.stack([a.ravel(), b.ravel()], 1)
     true = domain.normalize(domain.oracle(domain.decode(torch.as_tensor(pts, dtype=torch.float32))))
-    device = next(iter(result.surrogate.buffers())).device
-    with torch.no_grad():
-        pred = (
-            result.surrogate(torch.as_tensor(pts, dtype=torch.float32, device=device)).cpu().numpy()
-        )
+    pred = predict_batched(result.surrogate, torch.as_tensor(pts, dtype=torch.float32))
     return {
         "x0": a,
         "x1": b,

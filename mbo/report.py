@@ -180,23 +180,10 @@ def _fmt(key: str, v: Any) -> str:
 
 def summary_table(summaries: dict[str, dict[str, Any]]) -> str:
     """Metrics as rows, studies as columns (normalized units), as an HTML table."""
-    from .cli import SUMMARY_ROWS
+    from .metrics import summary_rows
 
     names = list(summaries)
-    extra = sorted(
-        {
-            k[: -len("_start_mean")]
-            for s in summaries.values()
-            for k in s
-            if k.endswith("_start_mean")
-        }
-        - {"true", "predicted"}
-    )
-    rows = list(SUMMARY_ROWS) + [
-        (f"{c}{w}", f"{c}, {lbl} (mean)")
-        for c in extra
-        for w, lbl in (("_start_mean", "start"), ("_mean", "end"))
-    ]
+    rows = summary_rows(summaries)
     head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
     body = []
     for key, label in rows:

@@ -47,7 +47,7 @@ from torch import Tensor  # noqa: E402
 from domains import CategoricalSpace  # noqa: E402
 from surrogates._base import spread  # noqa: E402
 
-from .audit import audit_designs  # noqa: E402
+from .audit import audit_designs, predict_batched, surrogate_device  # noqa: E402
 from .plots import PRED, TRUE, plot_trajectory  # noqa: E402
 
 if TYPE_CHECKING:
@@ -70,13 +70,6 @@ def study_coordinates(result: StudyResult) -> tuple[Tensor, Tensor]:
     if space.standardize:
         return x.mean(0), spread(x)
     return torch.zeros(space.shape), torch.ones(space.shape)
-
-
-def _device(result: StudyResult) -> torch.device:
-    t = next(iter(result.surrogate.buffers()), None)
-    if t is None:
-        t = next(iter(result.surrogate.parameters()), torch.empty(0))
-    return t.device
 
 
 def pick_design(
@@ -108,7 +101,7 @@ def input_gradient(result: StudyResult, x0: Tensor) -> Tensor:
     Returns zeros where the gradient vanishes (a flat region of the surrogate).
     """
     _, scale = study_coordinates(result)
-    dev = _device(result)
+    dev = surrogate_device(result.surrogate)
     x0, scale = x0.to(dev), scale.to(dev)
     dz = torch.zeros_like(x0, requires_grad=True)
     with torch.enable_grad():
@@ -594,11 +587,8 @@ def domain_key(result: StudyResult) -> str:
 
 @torch.no_grad()
 def _predict_norm(result: StudyResult, surrogate, x: Tensor) -> np.ndarray:
-    t = next(iter(surrogate.buffers()), None)
-    dev = t.device if t is not None else torch.device("cpu")
     f = result.domain.space.features(x, hard=True)
-    out = [surrogate(f[i : i + 4096].to(dev)).float().cpu() for i in range(0, len(f), 4096)]
-    return np.asarray(result.domain.normalize(torch.cat(out).double().numpy()))
+    return np.asarray(result.domain.normalize(predict_batched(surrogate, f)))
 
 
 def transfer_matrix(
