@@ -1,0 +1,133 @@
+"""Executors run a function over many inputs: in this process, on a local process pool, or
+on Ray (a local instance or a cluster). One interface, so a sweep runs the same on each.
+
+Every executor yields ``(index, result)`` pairs as results arrive (in any order). The
+function must be importable by workers (a module-level function of plain, picklable data).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+EXECUTORS = ("local", "ray")
+
+
+def cpu_count() -> int:
+    """CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+class LocalExecutor:
+    """A process pool of ``workers`` (default: one per CPU core); ``workers=1`` runs in this
+    process. ``threads`` torch threads per task. A worker that dies (segfault, OOM kill) fails
+    only the tasks it took down: they come back as ``{"status": "failed", ...}`` results."""
+
+    def __init__(self, workers: int | None = None, threads: int = 1) -> None:
+        self.workers = cpu_count() if workers is None else int(workers)
+        if self.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.threads = int(threads)
+
+    def map_unordered(
+        self, fn: Callable[..., dict[str, Any]], items: list[Any]
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        if self.workers == 1 or len(items) == 1:
+            import torch
+
+            before = torch.get_num_threads()
+            try:
+                for i, item in enumerate(items):
+                    yield i, fn(item, self.threads)
+            finally:
+                torch.set_num_threads(before)
+            return
+        ctx = mp.get_context("spawn")  # torch and fork do not mix
+        with ProcessPoolExecutor(min(self.workers, len(items)), mp_context=ctx) as pool:
+            futures = {pool.submit(fn, item, self.threads): i for i, item in enumerate(items)}
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in done:
+                    try:
+                        yield futures[f], f.result()
+                    except BrokenProcessPool as err:
+                        yield futures[f], _died(err)
+
+    def close(self) -> None:
+        pass
+
+
+class RayExecutor:
+    """Tasks on Ray: ``address`` of a running cluster (``"auto"``, ``"ray://host:10001"``, ...)
+    or ``None`` to start a local instance with ``workers`` CPUs (default: all cores). Each task
+    asks for one CPU. Needs ``pip install .[ray]`` here and the project installed on every
+    node; results travel back to the driver, so nodes need no shared file system."""
+
+    def __init__(
+        self, workers: int | None = None, address: str | None = None, threads: int = 1
+    ) -> None:
+        try:
+            import ray
+        except ImportError as err:
+            raise ValueError(
+                "the ray executor needs Ray: pip install 'mbo-sandbox[ray]' (or pip install ray)"
+            ) from err
+        self.ray = ray
+        self.threads = int(threads)
+        self._started = False
+        if not ray.is_initialized():
+            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+            if address:
+                ray.init(address=address, **kwargs)
+            else:
+                ray.init(num_cpus=workers or cpu_count(), **kwargs)
+            self._started = True
+
+    def map_unordered(
+        self, fn: Callable[..., dict[str, Any]], items: list[Any]
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        ray = self.ray
+        remote = ray.remote(num_cpus=1, max_retries=0)(fn)
+        refs = {remote.remote(item, self.threads): i for i, item in enumerate(items)}
+        pending = list(refs)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                try:
+                    yield refs[ref], ray.get(ref)
+                except Exception as err:  # noqa: BLE001 - a worker crash fails one task
+                    yield refs[ref], _died(err)
+
+    def close(self) -> None:
+        if self._started:
+            self.ray.shutdown()
+
+
+def _died(err: BaseException) -> dict[str, Any]:
+    return {
+        "status": "failed",
+        "error": f"worker died: {type(err).__name__}: {err}",
+        "traceback": "",
+        "seconds": 0.0,
+    }
+
+
+def make_executor(
+    name: str = "local", workers: int | None = None, address: str | None = None, threads: int = 1
+) -> LocalExecutor | RayExecutor:
+    """``"local"`` or ``"ray"``; ``address`` only for Ray."""
+    if name == "local":
+        if address:
+            raise ValueError("--address is for the ray executor")
+        return LocalExecutor(workers, threads=threads)
+    if name == "ray":
+        return RayExecutor(workers, address=address, threads=threads)
+    raise ValueError(f"unknown executor {name!r}; choose from {EXECUTORS}")

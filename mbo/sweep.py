@@ -1,0 +1,434 @@
+"""Sweeps: a YAML grid of studies, expanded into stable ids, run resumably on an executor.
+
+A sweep file holds optional ``name`` and ``out`` (default output folder), a ``base`` spec
+shared by every study, and a ``grid`` (or a list of ``grids``) of axes. Every axis is a list of
+values; a scalar sets the spec key named by the axis, a mapping sets several keys at once
+(``domain_options`` and the other option mappings merge with the base). Two label keys may
+appear in a mapping and never reach the spec: ``task`` (the leaderboard column) and
+``method`` (the leaderboard row). On an axis named after an option mapping
+(``surrogate_options: [{width: 64}, {width: 512}]``) each value is that mapping. Surrogate values accept ``NAME+min`` / ``NAME+lcb``, as
+``mbo compare`` does::
+
+    name: small
+    plots: false          # per-study PNGs (default true)
+    base: {k: 128, surrogate_options: {epochs: 100}}
+    grids:
+      - domain:
+          - {task: st16, domain: styblinski_tang, domain_options: {dim: 16, n_reference: 300}}
+          - {task: branin, domain: branin}
+        surrogate: [mlp, ensemble+min, coms]
+        seed: [0, 1, 2]
+      - domain: [...]
+        optimizer: [cma_es, random_search, dbest]
+        seed: [0, 1, 2]
+
+Each study's id is a hash of its resolved spec (labels excluded), so editing the grid keeps the
+ids of unchanged studies and a re-run skips every study whose run folder is complete.
+Folders are written by the driver: the study runs into a private temporary folder on the
+worker, comes back as bytes, is unpacked into ``OUT/studies/.tmp-*`` and renamed into place,
+so a killed sweep never leaves a half-written result under ``OUT/studies/<id>``. A failed
+study is recorded in ``OUT/failed/<id>.json`` (error and traceback) and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import io
+import itertools
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+import time
+import traceback
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from .compare import parse_variant
+from .study import StudySpec
+
+#: mapping keys of a grid value that label a study and never reach its spec
+LABEL_KEYS = ("task", "method")
+#: spec keys whose values are mappings merged (not replaced) by grid values
+MERGED_KEYS = ("domain_options", "surrogate_options", "optimizer_options")
+
+
+@dataclass(frozen=True)
+class SweepStudy:
+    """One study of a sweep: its stable ``id``, resolved ``spec`` and leaderboard labels."""
+
+    id: str
+    spec: StudySpec
+    task: str
+    method: str
+
+    def record(self) -> dict[str, Any]:
+        """What the sweep files say about this study (JSON-able)."""
+        return {"id": self.id, "task": self.task, "method": self.method, "seed": self.spec.seed}
+
+
+@dataclass
+class Sweep:
+    """An expanded sweep file."""
+
+    name: str
+    studies: list[SweepStudy]
+    out: str | None = None
+    config: dict[str, Any] | None = None
+    plots: bool = True
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Sweep:
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"sweep file {path} does not exist")
+        data = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: a sweep file must hold a mapping")
+        data.setdefault("name", path.stem)
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Sweep:
+        unknown = sorted(set(data) - {"name", "out", "plots", "base", "grid", "grids"})
+        if unknown:
+            raise ValueError(
+                f"unknown sweep keys {unknown}; valid: name, out, plots, base, grid, grids"
+            )
+        return cls(
+            name=str(data.get("name", "sweep")),
+            studies=expand(data),
+            out=data.get("out"),
+            config=data,
+            plots=bool(data.get("plots", True)),
+        )
+
+
+def expand(data: dict[str, Any]) -> list[SweepStudy]:
+    """Expand ``base`` x every ``grid`` into studies (cartesian product per grid, in order).
+
+    Raises ``ValueError`` for a bad axis or spec (naming the offending study), and for two
+    grid points that resolve to the same study.
+    """
+    base = data.get("base") or {}
+    if not isinstance(base, dict):
+        raise ValueError(f"base must be a mapping, got {base!r}")
+    if "grid" in data and "grids" in data:
+        raise ValueError("give either grid or grids, not both")
+    grids = data["grids"] if "grids" in data else [data.get("grid") or {}]
+    if not isinstance(grids, list) or not all(isinstance(g, dict) for g in grids):
+        raise ValueError("grids must be a list of mappings (axis -> list of values)")
+    studies: list[SweepStudy] = []
+    seen: dict[str, int] = {}
+    for gi, grid in enumerate(grids):
+        axes = []
+        for axis, values in grid.items():
+            if not isinstance(values, list) or not values:
+                raise ValueError(f"grid {gi}: axis {axis!r} must be a non-empty list")
+            axes.append([(axis, v) for v in values])
+        for point in itertools.product(*axes):
+            merged, labels = copy.deepcopy(base), {}
+            for axis, value in point:
+                _apply(merged, labels, axis, value)
+            try:
+                spec = StudySpec.from_dict(merged)
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"grid {gi}, point {dict(point)}: {err}") from err
+            sid = study_id(spec)
+            if sid in seen:
+                raise ValueError(
+                    f"grid {gi}, point {dict(point)}: resolves to the same study as an earlier "
+                    f"point ({sid}); drop one of them"
+                )
+            seen[sid] = 1
+            task = labels.get("task") or task_label(spec)
+            method = labels.get("method") or method_label(spec)
+            spec.name = spec.name or f"{task} | {method} | s{spec.seed}"
+            studies.append(SweepStudy(sid, spec, str(task), str(method)))
+    if not studies:
+        raise ValueError("the sweep has no studies")
+    return studies
+
+
+def _apply(spec: dict[str, Any], labels: dict[str, str], axis: str, value: Any) -> None:
+    if isinstance(value, dict) and axis not in MERGED_KEYS:
+        for key, v in value.items():
+            if key in LABEL_KEYS:
+                labels[key] = str(v)
+            else:
+                _set(spec, key, v)
+    elif axis in LABEL_KEYS:
+        raise ValueError(f"axis {axis!r} needs mappings (a label plus the keys it sets)")
+    else:
+        _set(spec, axis, value)
+
+
+def _set(spec: dict[str, Any], key: str, value: Any) -> None:
+    if key in MERGED_KEYS:
+        if not isinstance(value, dict):
+            raise ValueError(f"{key} must be a mapping, got {value!r}")
+        spec[key] = {**spec.get(key, {}), **value}
+    elif key == "surrogate" and isinstance(value, str) and "+" in value:
+        spec["surrogate"], spec["objective"] = parse_variant(value)
+    else:
+        spec[key] = value
+
+
+def study_id(spec: StudySpec) -> str:
+    """Stable id of a resolved spec: readable prefix + hash of every field but ``name``."""
+    data = spec.to_dict()
+    data.pop("name")
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+    obj = "" if spec.objective == "mean" else f"+{spec.objective}"
+    return f"{spec.domain}-{spec.surrogate}{obj}-{spec.optimizer}-s{spec.seed}-{digest[:10]}"
+
+
+def task_label(spec: StudySpec) -> str:
+    """``domain`` plus its options and offline fraction, e.g. ``styblinski_tang(dim=16)``."""
+    opts = ",".join(f"{k}={v}" for k, v in sorted(spec.domain_options.items()))
+    if spec.offline_fraction is not None:
+        opts += ("," if opts else "") + f"offline={spec.offline_fraction}"
+    return f"{spec.domain}({opts})" if opts else spec.domain
+
+
+def method_label(spec: StudySpec) -> str:
+    """``surrogate[+objective] / optimizer``; ``D(best)`` for the top offline designs."""
+    if spec.optimizer == "dbest":
+        return "D(best)"
+    obj = "" if spec.objective == "mean" else f"+{spec.objective}"
+    return f"{spec.surrogate}{obj} / {spec.optimizer}"
+
+
+# --- running ------------------------------------------------------------------------------
+
+
+def is_finished(out: Path, sid: str) -> bool:
+    return (out / "studies" / sid / "summary.json").exists()
+
+
+def run_packed(task: dict[str, Any], threads: int | None = None) -> dict[str, Any]:
+    """Run one study (``task = {"spec": spec dict, "plots": bool}``) in a private temporary
+    folder; return the folder as tar bytes.
+
+    The worker side of every executor (a plain function of plain data, so it pickles to
+    process pools and Ray). Never raises: a failure comes back with its error and traceback.
+    """
+    import torch
+
+    if threads:
+        torch.set_num_threads(int(threads))
+    t = time.perf_counter()
+    try:
+        from .study import run_study
+
+        spec = StudySpec.from_dict(task["spec"])
+        with tempfile.TemporaryDirectory(prefix="mbo-study-") as tmp:
+            run_study(
+                spec,
+                Path(tmp) / "run",
+                progress=False,
+                plots=task.get("plots", True),
+                domain=_cached_domain(spec),
+            )
+            buf = io.BytesIO()
+            with tarfile.open(fileobj=buf, mode="w") as tar:
+                tar.add(Path(tmp) / "run", arcname=".")
+        return {"status": "done", "tar": buf.getvalue(), "seconds": time.perf_counter() - t}
+    except Exception as err:  # noqa: BLE001 - recorded, the sweep goes on
+        return {
+            "status": "failed",
+            "error": f"{type(err).__name__}: {err}",
+            "traceback": traceback.format_exc(),
+            "seconds": time.perf_counter() - t,
+        }
+
+
+_DOMAINS: dict[str, Any] = {}
+
+
+def _cached_domain(spec: StudySpec):
+    """Domains are reused within a worker process (reference data, oracle cache)."""
+    from domains import make_domain
+
+    key = json.dumps([spec.domain, spec.domain_options], sort_keys=True, default=str)
+    if key not in _DOMAINS:
+        if len(_DOMAINS) >= 4:
+            _DOMAINS.pop(next(iter(_DOMAINS)))
+        _DOMAINS[key] = make_domain(spec.domain, **spec.domain_options)
+    return _DOMAINS[key]
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _store(out: Path, study: SweepStudy, result: dict[str, Any]) -> dict[str, Any]:
+    """Write a worker's result into ``out`` atomically; return the study's status record."""
+    rec = study.record() | {"seconds": round(float(result.get("seconds", 0.0)), 3)}
+    failed = out / "failed" / f"{study.id}.json"
+    if result["status"] != "done":
+        _atomic_write(
+            failed,
+            json.dumps(
+                rec
+                | {"spec": study.spec.to_dict(), **{k: result[k] for k in ("error", "traceback")}},
+                indent=2,
+                default=str,
+            ),
+        )
+        return rec | {"status": "failed", "error": result["error"]}
+    studies = out / "studies"
+    tmp = studies / f".tmp-{study.id}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(result["tar"]), mode="r") as tar:
+        tar.extractall(tmp, filter="data")
+    (tmp / "sweep.json").write_text(json.dumps(rec, indent=2))
+    final = studies / study.id
+    if final.exists():  # an incomplete folder from elsewhere (no summary.json): replace it
+        shutil.rmtree(final)
+    os.replace(tmp, final)  # atomic: the folder appears complete or not at all
+    failed.unlink(missing_ok=True)
+    return rec | {"status": "done"}
+
+
+def run_sweep(
+    sweep: Sweep | str | Path,
+    out_dir: str | Path | None = None,
+    executor: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    threads: int = 1,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Run every study of ``sweep`` not yet finished in ``out_dir``; return the status table.
+
+    ``executor``: ``"local"`` (a process pool of ``workers``, default one per CPU core; 1 runs
+    in this process) or ``"ray"`` (``address`` of a running cluster, or ``None`` to start a
+    local Ray instance); ``threads`` torch threads per study (1 keeps results identical whatever
+    the executor and worker count). Already finished studies are skipped (``status == "skipped"``);
+    missing and failed ones run. Writes ``OUT/sweep.yaml``, ``OUT/status.csv``,
+    ``OUT/results.csv`` (one row per finished study) and the leaderboard files.
+    """
+    from .executors import make_executor
+    from .leaderboard import collect
+
+    if not isinstance(sweep, Sweep):
+        sweep = Sweep.from_file(sweep)
+    out = Path(out_dir or sweep.out or Path("runs") / f"sweep-{sweep.name}")
+    (out / "studies").mkdir(parents=True, exist_ok=True)
+    for stale in (out / "studies").glob(".tmp-*"):  # left by a killed driver: never results
+        shutil.rmtree(stale, ignore_errors=True)
+    if sweep.config is not None:
+        _atomic_write(out / "sweep.yaml", yaml.safe_dump(sweep.config, sort_keys=False))
+
+    records: list[dict[str, Any]] = []
+    todo = []
+    for s in sweep.studies:
+        if is_finished(out, s.id):
+            records.append(s.record() | {"status": "skipped"})
+        else:
+            todo.append(s)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        print(f"sweep {sweep.name}: {len(sweep.studies)} studies, {len(todo)} to run -> {out}")
+        bar = tqdm(total=len(todo), desc="studies", unit="study")
+    t0 = time.perf_counter()
+    if todo:
+        ex = make_executor(executor, workers=workers, address=address, threads=threads)
+        try:
+            for i, result in ex.map_unordered(
+                run_packed, [{"spec": s.spec.to_dict(), "plots": sweep.plots} for s in todo]
+            ):
+                rec = _store(out, todo[i], result)
+                records.append(rec)
+                if bar is not None:
+                    bar.update(1)
+                    if rec["status"] == "failed":
+                        bar.write(f"failed: {rec['id']}: {rec['error']}")
+        finally:
+            ex.close()
+            if bar is not None:
+                bar.close()
+    order = {s.id: i for i, s in enumerate(sweep.studies)}
+    status = pd.DataFrame(records).sort_values("id", key=lambda c: c.map(order))
+    _atomic_write(out / "status.csv", status.to_csv(index=False))
+    results = collect([out / "studies"])
+    if len(results):
+        _atomic_write(out / "results.csv", results.to_csv(index=False))
+    if progress:
+        counts = status["status"].value_counts().to_dict()
+        print(f"sweep {sweep.name}: {counts} in {time.perf_counter() - t0:.1f} s")
+    return status.reset_index(drop=True)
+
+
+# --- command line -------------------------------------------------------------------------
+
+
+def cmd_sweep(args: Any) -> int:
+    from .leaderboard import format_tables, write_leaderboard
+
+    sweep = Sweep.from_file(args.spec)
+    out = Path(args.out or sweep.out or Path("runs") / f"sweep-{sweep.name}")
+    if args.dry_run:
+        for s in sweep.studies:
+            state = "done" if is_finished(out, s.id) else "todo"
+            print(f"{state:5s} {s.id}  [{s.task} | {s.method}]")
+        return 0
+    status = run_sweep(
+        sweep,
+        out,
+        executor=args.executor,
+        workers=args.workers,
+        address=args.address,
+        threads=args.threads,
+        progress=not args.quiet,
+    )
+    from .leaderboard import collect
+
+    runs = collect([out / "studies"])
+    ids = {s.id for s in sweep.studies}
+    runs = runs[runs["id"].isin(ids)]
+    if len(runs):
+        tables, paths = write_leaderboard(runs, out, header=f"# Sweep `{sweep.name}`\n")
+        print(format_tables(tables))
+        print(f"\nwrote {', '.join(str(p) for p in paths)}")
+    failed = status[status.status == "failed"]
+    if len(failed):
+        print(f"{len(failed)} studies failed (errors in {out}/failed/); re-run to retry them")
+        return 1
+    return 0
+
+
+def add_parser(sub: Any) -> Any:
+    """Register ``mbo sweep`` on the CLI's subparsers."""
+    from .executors import EXECUTORS
+
+    r = sub.add_parser(
+        "sweep",
+        help="run a grid of studies from a YAML sweep file (resumable; local or Ray)",
+        description="Expand a sweep file (base spec x grid axes) into studies with stable ids "
+        "and run those not finished yet under OUT/studies/<id>; failed studies are recorded in "
+        "OUT/failed/ and retried on the next run. Ends with the leaderboard (OUT/leaderboard.md).",
+    )
+    r.add_argument("spec", help="sweep file (YAML), e.g. benchmarks/suites/small.yaml")
+    r.add_argument("--out", help="output folder (default: the file's `out`, else runs/sweep-NAME)")
+    r.add_argument("--executor", choices=EXECUTORS, default="local")
+    r.add_argument("--workers", type=int, help="parallel studies (default: one per CPU core)")
+    r.add_argument("--address", help="Ray cluster address (default: start a local instance)")
+    r.add_argument("--threads", type=int, default=1, help="torch threads per study (default 1)")
+    r.add_argument("--dry-run", action="store_true", help="list studies and their state, run none")
+    r.add_argument("--quiet", action="store_true")
+    r.set_defaults(func=cmd_sweep)
+    return r

@@ -1,0 +1,244 @@
+"""Sweeps: expansion and stable ids, resume, atomic results, failures, executors, leaderboard."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mbo.sweep as sweep_mod
+from mbo.cli import main
+from mbo.leaderboard import aggregate, collect, leaderboard, mean_rank
+from mbo.sweep import Sweep, expand, run_sweep, study_id
+
+TINY = {
+    "name": "tiny",
+    "plots": False,
+    "base": {
+        "domain_options": {"n_reference": 200},
+        "surrogate_options": {"width": 32, "epochs": 15},
+        "optimizer_options": {"steps": 10, "checkpoint_every": 5},
+        "k": 8,
+    },
+    "grid": {
+        "domain": [
+            {"task": "branin", "domain": "branin"},
+            {"task": "st3", "domain": "styblinski_tang", "domain_options": {"dim": 3}},
+        ],
+        "surrogate": ["mlp", "linear"],
+        "seed": [0, 1],
+    },
+}
+
+
+def _tiny(**changes) -> dict:
+    data = copy.deepcopy(TINY)
+    data.update(changes)
+    return data
+
+
+def test_expansion_order_labels_and_merged_options():
+    studies = expand(TINY)
+    assert len(studies) == 8
+    s = studies[0]
+    assert (s.task, s.method, s.spec.seed) == ("branin", "mlp / gradient_ascent", 0)
+    st = [x for x in studies if x.task == "st3"][0].spec
+    # grid options merge into the base's, they do not replace them
+    assert st.domain_options == {"n_reference": 200, "dim": 3}
+    assert st.surrogate_options == {"width": 32, "epochs": 15}
+    assert len({x.id for x in studies}) == 8
+
+
+def test_ids_are_stable_and_depend_only_on_the_resolved_spec():
+    ids = [s.id for s in expand(TINY)]
+    assert ids == [s.id for s in expand(copy.deepcopy(TINY))]  # same file, same ids
+    # labels and axis order do not change what a study computes, so not its id
+    relabeled = _tiny()
+    relabeled["grid"]["domain"][0]["task"] = "renamed"
+    reordered = _tiny()
+    reordered["grid"] = dict(reversed(list(TINY["grid"].items())))
+    assert set(ids) == {s.id for s in expand(relabeled)} == {s.id for s in expand(reordered)}
+    # an edited grid keeps the ids of the studies it did not change
+    more = _tiny()
+    more["grid"]["seed"] = [0, 1, 2]
+    assert set(ids) < {s.id for s in expand(more)}
+    changed = _tiny()
+    changed["base"]["k"] = 9
+    assert not set(ids) & {s.id for s in expand(changed)}
+    # a pinned id: hashing must not drift between versions of Python or this code
+    spec = expand(TINY)[0].spec
+    assert study_id(spec) == study_id(copy.deepcopy(spec))
+    assert study_id(spec).startswith("branin-mlp-gradient_ascent-s0-")
+
+
+def test_expansion_variants_grids_and_errors():
+    data = {
+        "grids": [
+            {"surrogate": ["ensemble+min", "mlp"], "seed": [0]},
+            {"optimizer": [{"method": "top offline", "optimizer": "gradient_ascent"}], "seed": [5]},
+        ],
+        "base": {"k": 4},
+    }
+    studies = expand(data)
+    assert studies[0].spec.surrogate == "ensemble" and studies[0].spec.objective == "min"
+    assert studies[0].method == "ensemble+min / gradient_ascent"
+    assert studies[2].method == "top offline"
+    with pytest.raises(ValueError, match="same study"):
+        expand({"grid": {"seed": [0, 0]}})
+    with pytest.raises(ValueError, match="non-empty list"):
+        expand({"grid": {"seed": 3}})
+    with pytest.raises(ValueError, match="unknown surrogate"):
+        expand({"grid": {"surrogate": ["nope"]}})
+    with pytest.raises(ValueError, match="unknown sweep keys"):
+        Sweep.from_dict({"grid": {}, "studies": []})
+
+
+def _count_runs(monkeypatch) -> list[str]:
+    ran: list[str] = []
+    real = sweep_mod.run_packed
+
+    def counting(task, threads=None):
+        ran.append(task["spec"]["name"])
+        return real(task, threads)
+
+    monkeypatch.setattr(sweep_mod, "run_packed", counting)
+    return ran
+
+
+def test_resume_skips_finished_and_reruns_missing(tmp_path, monkeypatch, one_thread):
+    ran = _count_runs(monkeypatch)
+    sweep = Sweep.from_dict(_tiny())
+    first = run_sweep(sweep, tmp_path, workers=1, progress=False)
+    assert (first.status == "done").all() and len(ran) == 8
+    results = pd.read_csv(tmp_path / "results.csv")
+    assert len(results) == 8
+
+    ran.clear()
+    again = run_sweep(sweep, tmp_path, workers=1, progress=False)
+    assert (again.status == "skipped").all() and ran == []
+
+    # a lost study and a half-written one (a killed driver's temp folder, a folder without
+    # summary.json) are not results: exactly those re-run
+    victim = sweep.studies[3]
+    shutil.rmtree(tmp_path / "studies" / victim.id)
+    half = sweep.studies[5]
+    (tmp_path / "studies" / half.id / "summary.json").unlink()
+    stale = tmp_path / "studies" / f".tmp-{victim.id}-dead"
+    stale.mkdir()
+    (stale / "audit.parquet").write_bytes(b"partial")
+    third = run_sweep(sweep, tmp_path, workers=1, progress=False)
+    assert sorted(ran) == sorted([victim.spec.name, half.spec.name])
+    assert (third.status == "done").sum() == 2 and not stale.exists()
+    rerun = pd.read_csv(tmp_path / "results.csv")
+    cols = ["id", "p100", "p50", "gap", "fooled_rate"]
+    pd.testing.assert_frame_equal(
+        rerun[cols].sort_values("id").reset_index(drop=True),
+        results[cols].sort_values("id").reset_index(drop=True),
+    )
+
+
+def test_a_failing_study_is_recorded_and_the_sweep_goes_on(tmp_path, one_thread):
+    data = _tiny()
+    data["grid"] = {"surrogate_options": [{"width": 16}, {"width": -3}], "seed": [0]}
+    sweep = Sweep.from_dict(data)
+    status = run_sweep(sweep, tmp_path, workers=1, progress=False)
+    assert list(status.status) == ["done", "failed"]
+    bad = sweep.studies[1]
+    record = json.loads((tmp_path / "failed" / f"{bad.id}.json").read_text())
+    assert "width" in record["error"] and "Traceback" in record["traceback"]
+    assert record["spec"]["surrogate_options"]["width"] == -3
+    assert not (tmp_path / "studies" / bad.id).exists()
+    # a re-run retries only the failed study (and records it failed again)
+    again = run_sweep(sweep, tmp_path, workers=1, progress=False)
+    assert list(again.status) == ["skipped", "failed"]
+    assert main(["sweep", str(_write(tmp_path, data)), "--out", str(tmp_path), "--quiet"]) == 1
+
+
+def _write(tmp_path, data) -> str:
+    import yaml
+
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def test_local_pool_and_ray_give_the_same_table(tmp_path):
+    pytest.importorskip("ray", reason="the ray extra is part of `make test`'s install")
+    data = _tiny()
+    data["grid"]["seed"] = [0]
+    sweep = Sweep.from_dict(data)
+    local = run_sweep(sweep, tmp_path / "local", workers=2, progress=False)
+    ray = run_sweep(sweep, tmp_path / "ray", executor="ray", workers=2, progress=False)
+    assert (local.status == "done").all() and (ray.status == "done").all()
+    a, b = (
+        pd.read_csv(tmp_path / d / "results.csv").drop(columns=["path", "fit_s", "optimize_s"])
+        for d in ("local", "ray")
+    )
+    pd.testing.assert_frame_equal(
+        a.sort_values("id").reset_index(drop=True), b.sort_values("id").reset_index(drop=True)
+    )
+    ta, tb = (leaderboard(collect([tmp_path / d / "studies"])) for d in ("local", "ray"))
+    for key in ta:
+        pd.testing.assert_frame_equal(ta[key], tb[key])
+
+
+def _runs() -> pd.DataFrame:
+    rows = []
+    vals = {  # task -> method -> p100 per seed
+        "A": {"m1": [0.9, 0.7], "m2": [0.5, 0.5], "D(best)": [0.6, 0.6]},
+        "B": {"m1": [0.1, 0.3], "m2": [0.8, 0.6], "D(best)": [0.3, 0.3]},
+    }
+    for task, methods in vals.items():
+        for method, ys in methods.items():
+            for seed, y in enumerate(ys):
+                rows.append(
+                    {
+                        "task": task,
+                        "method": method,
+                        "seed": seed,
+                        "p100": y,
+                        "p50": y / 2,
+                        "gap": 0.1 * (seed + 1) if method == "m1" else -0.05,
+                        "fooled_rate": 0.5,
+                    }
+                )
+    # D(best) under a second surrogate: same designs, must not count twice
+    rows.append(dict(rows[-1]))
+    return pd.DataFrame(rows)
+
+
+def test_leaderboard_aggregates_ranks_and_dedupes():
+    runs = _runs()
+    long = aggregate(runs)
+    m1a = long[(long.method == "m1") & (long.task == "A") & (long.metric == "p100")].iloc[0]
+    assert m1a["mean"] == pytest.approx(0.8) and m1a["std"] == pytest.approx(0.1)
+    dbb = long[(long.method == "D(best)") & (long.task == "B") & (long.metric == "p100")]
+    assert dbb["n"].iloc[0] == 2  # two seeds, not three rows
+    rank = mean_rank(long, "p100")
+    # A: m1 0.8 (1), D(best) 0.6 (2), m2 0.5 (3); B: m2 0.7 (1), D(best) 0.3 (2), m1 0.2 (3)
+    assert rank["m1"] == pytest.approx(2.0) and rank["m2"] == pytest.approx(2.0)
+    assert rank["D(best)"] == pytest.approx(2.0)
+    tables = leaderboard(runs)
+    assert list(tables["p100"].columns) == ["A", "B", "mean rank"]
+    assert tables["p100"].loc["m1", "A"] == "0.800 ± 0.100"
+    assert tables["gap"].loc["m2", "B"] == "-0.050 ± 0.000 / 50% ± 0%"
+    # the gap table ranks |gap|: m2 (0.05) beats m1 (0.15) on both tasks
+    assert tables["gap"].index[0] in ("m2", "D(best)") and tables["gap"].index[-1] == "m1"
+    assert np.isfinite(long["mean"]).all()
+
+
+def test_leaderboard_cli_on_sweep_and_compare_folders(tmp_path, one_thread, capsys):
+    sweep = Sweep.from_dict(_tiny(grid={"surrogate": ["mlp", "linear"], "seed": [0]}))
+    run_sweep(sweep, tmp_path / "sw", workers=1, progress=False)
+    assert main(["leaderboard", str(tmp_path / "sw"), "--out", str(tmp_path / "lb")]) == 0
+    out = capsys.readouterr().out
+    assert "100th percentile" in out and "mlp / gradient_ascent" in out and "mean rank" in out
+    md = (tmp_path / "lb" / "leaderboard.md").read_text()
+    assert md.count("| method |") == 3
+    long = pd.read_csv(tmp_path / "lb" / "leaderboard.csv")
+    assert set(long.metric) >= {"p100", "p50", "gap", "fooled_rate"}
+    assert main(["leaderboard", str(tmp_path / "nothing-here")]) == 2
