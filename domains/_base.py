@@ -58,8 +58,9 @@ class Domain(ABC):
     space: Space
     #: share of the reference data (lowest scores) visible offline; the rest is hidden.
     default_offline_fraction: float = 0.5
-    #: optimizer options this domain needs to be searched at all (a study's own options win).
-    optimizer_defaults: dict[str, Any] = {}
+    #: per optimizer name, the options this domain needs to be searched at all (a study's
+    #: own options win), e.g. ``{"gradient_ascent": {"method": "adam"}}``.
+    optimizer_defaults: dict[str, dict[str, Any]] = {}
     #: unit of the raw score, for labels (e.g. "m").
     score_unit: str = ""
     #: design columns (see ``design_columns``) whose start and final means go in the summary.

@@ -113,5 +113,16 @@ class CategoricalSpace(Space):
     def project(self, x: Tensor) -> Tensor:
         return torch.clamp(x, -self.logit_bound, self.logit_bound)
 
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """``n`` sequences of tokens uniform at every position, as logits ``(n, L, V)``.
+
+        Encoded like the molecule domain's designs: ``+logit_bound / 2`` at each position's
+        token, ``-logit_bound / 2`` elsewhere.
+        """
+        tokens = torch.randint(self.vocab_size, (n, self.length), generator=generator)
+        one_hot = torch.nn.functional.one_hot(tokens, self.vocab_size).bool()
+        half = self.logit_bound / 2
+        return torch.where(one_hot, half, -half).to(torch.float32)
+
     def __repr__(self) -> str:
         return f"CategoricalSpace(L={self.length}, V={self.vocab_size})"

@@ -143,7 +143,7 @@ def plot_comparison(curves: pd.DataFrame, path: str | Path, title: str = "") -> 
         c = cmap(i % cmap.N)
         ax.plot(m.index, m["true_mean"], color=c, lw=2, label=f"{variant}")
         ax.plot(m.index, m["predicted_mean"], color=c, lw=1.2, ls="--")
-    ax.set_xlabel("gradient-ascent step")
+    ax.set_xlabel("optimizer step")
     ax.set_ylabel("normalized score (mean over designs)")
     ax.set_title(f"{title} — solid: true (oracle), dashed: predicted", fontsize=10)
     ax.grid(alpha=0.3)

@@ -42,7 +42,18 @@ def plot_trajectory(
         ax.fill_between(
             s, curves[f"{col}_q25"], curves[f"{col}_q75"], color=color, alpha=0.25, lw=0
         )
-        ax.plot(s, curves[f"{col}_mean"], color=color, lw=2, label=f"{label}: mean, IQR, range")
+        one = len(s) == 1  # a single checkpoint (e.g. the dbest baseline): bars, not bands
+        if one:
+            ax.vlines(s, curves[f"{col}_min"], curves[f"{col}_max"], color=color, alpha=0.4, lw=1)
+            ax.vlines(s, curves[f"{col}_q25"], curves[f"{col}_q75"], color=color, alpha=0.6, lw=6)
+        ax.plot(
+            s,
+            curves[f"{col}_mean"],
+            color=color,
+            lw=2,
+            marker="o" if one else None,
+            label=f"{label}: mean, IQR, range",
+        )
     relaxed = curves["predicted_relaxed_mean"]
     if (relaxed - curves["predicted_mean"]).abs().max() > 1e-6:  # categorical designs
         ax.plot(
@@ -54,7 +65,8 @@ def plot_trajectory(
     bound = summary.get("bound_norm", math.nan)
     if bound is not None and math.isfinite(bound):
         ax.axhline(bound, color="gray", ls=":", lw=1.2, label=f"exact upper bound = {bound:.2f}")
-    ax.set_xlabel("gradient-ascent step")
+    optimizer = summary.get("optimizer", "gradient_ascent")
+    ax.set_xlabel(f"{optimizer.replace('_', '-')} step")
     ax.set_ylabel("normalized score")
     ax.set_title(
         f"{summary.get('domain', '')} · {summary.get('surrogate', '')}: gap {summary['gap']:+.2f}, "

@@ -51,7 +51,7 @@ def find_runs(path: str | Path) -> list[Path]:
 EXPLAIN = {
     "trajectory": (
         "Predicted (blue) and true (red) normalized score of the K designs against the "
-        "gradient-ascent step: mean line, interquartile band, faint min-max range. "
+        "optimizer step (gradient steps, CMA-ES generations, BO iterations): mean line, interquartile band, faint min-max range. "
         "<b>Look for</b> the two curves parting: the surrogate's prediction keeps rising while "
         "the oracle's score stalls or falls - the optimizer is finding adversarial examples of "
         "the surrogate, not better designs. The dashed line is D(best), the best visible offline "

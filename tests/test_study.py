@@ -186,13 +186,18 @@ def test_unchanged_designs_are_counted():
 def test_domain_optimizer_defaults_yield_to_the_spec(monkeypatch):
     from domains.analytic import AnalyticDomain
 
-    monkeypatch.setattr(AnalyticDomain, "optimizer_defaults", {"method": "adam", "lr": 0.3})
+    monkeypatch.setattr(
+        AnalyticDomain, "optimizer_defaults", {"gradient_ascent": {"method": "adam", "lr": 0.3}}
+    )
     res = run_study(StudySpec.from_dict(FAST))
     assert res.summary["optimizer_options"]["method"] == "adam"
     assert res.summary["optimizer_options"]["lr"] == 0.3
     spec = {**FAST, "optimizer_options": {**FAST["optimizer_options"], "method": "gd"}}
     res = run_study(StudySpec.from_dict(spec))
     assert res.summary["optimizer_options"]["method"] == "gd"
+    # defaults are per optimizer: gradient ascent's never reach another optimizer
+    res = run_study(StudySpec.from_dict({**FAST, "optimizer": "dbest", "optimizer_options": {}}))
+    assert res.summary["optimizer_options"] == {}
 
 
 def test_load_run_reopens_a_finished_study(tmp_path):

@@ -105,7 +105,7 @@ class MoleculeDomain(Domain):
 
     #: plain gradient steps on saturated-softmax logits flip no argmax (every molecule stays
     #: unchanged, measured at L=60, V=94); Adam's normalized steps do move them.
-    optimizer_defaults = {"method": "adam"}
+    optimizer_defaults = {"gradient_ascent": {"method": "adam"}}
     summary_columns = ("heavy_atoms", "n_tokens", "truncated")
 
     def __init__(
