@@ -66,6 +66,7 @@ def _spec_from_args(args: argparse.Namespace):
         "offline_fraction",
         "seed",
         "device",
+        "precision",
         "name",
     ):
         value = getattr(args, key)
@@ -80,6 +81,13 @@ def _spec_from_args(args: argparse.Namespace):
     if args.objective is not None:
         data["domain_options"]["objective"] = args.objective
     opt = data["optimizer_options"]
+    if data.get("optimizer", "gradient_ascent") != "gradient_ascent" and (
+        args.steps is not None or args.lr is not None or args.adam
+    ):
+        raise ValueError(
+            "--steps, --lr and --adam are gradient-ascent options; give other optimizers' "
+            "options with -O KEY=VALUE (see `mbo list`)"
+        )
     if args.steps is not None:
         opt["steps"] = args.steps
     if args.lr is not None:
@@ -214,6 +222,11 @@ def _add_spec_args(r: argparse.ArgumentParser) -> None:
     )
     r.add_argument("--seed", type=int, help="seed (default 0)")
     r.add_argument("--device", help="cpu, cuda, cuda:N or auto (default cpu)")
+    r.add_argument(
+        "--precision",
+        choices=["fp32", "tf32", "bf16"],
+        help="fit/optimize arithmetic: fp32 (default), tf32 (CUDA only) or bf16 autocast",
+    )
     r.add_argument("--name", help="label for the study")
     r.add_argument("--out", help="run folder (default runs/<label>)")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -264,6 +277,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .report import add_parser as _add_report
 
     _add_report(sub)
+    from .leaderboard import add_parser as _add_leaderboard
+    from .sweep import add_parser as _add_sweep
+
+    _add_sweep(sub)
+    _add_leaderboard(sub)
     return p
 
 

@@ -22,9 +22,15 @@ from surrogates import Surrogate, list_surrogates, make_surrogate
 from surrogates._base import spread
 
 from .audit import audit
+from .bo_qei import BOqEI
+from .cma_es import CMAES
+from .dbest import DBest
 from .gradient_ascent import GradientAscent, Trajectory, random_direction_control
 from .metrics import FOOLED_MARGIN, curves, summarize
 from .objective import KINDS, SurrogateObjective, check_objective
+from .optimizer import Optimizer
+from .precision import PRECISIONS, fp32_output, precision_context
+from .random_search import RandomSearch
 
 #: optimizers by name -> (class, description)
 OPTIMIZERS: dict[str, tuple[type, str]] = {
@@ -32,6 +38,21 @@ OPTIMIZERS: dict[str, tuple[type, str]] = {
         GradientAscent,
         "batched gradient ascent on the design tensor (method=gd|adam, steps, lr, checkpoint_every)",
     ),
+    "cma_es": (
+        CMAES,
+        "one CMA-ES run per start design, batched (generations, popsize, sigma0, diagonal, "
+        "checkpoint_every)",
+    ),
+    "random_search": (
+        RandomSearch,
+        "top-K of uniform samples of the space (n_samples, batch_size, checkpoint_every)",
+    ),
+    "bo_qei": (
+        BOqEI,
+        "BoTorch GP + qLogEI on the surrogate objective (iterations, q, num_restarts, "
+        "raw_samples, n_init, max_train, maxiter, checkpoint_every)",
+    ),
+    "dbest": (DBest, "the top-K offline designs themselves, unchanged (no options)"),
 }
 
 
@@ -70,6 +91,10 @@ class StudySpec:
         offline_fraction: visible share of the reference data; ``None`` = domain default.
         seed: seeds the surrogate, the optimizer and the random-direction control.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
+        precision: arithmetic of the fit and optimize stages, one of ``PRECISIONS``:
+            ``"fp32"`` (default), ``"tf32"`` (TF32 matmuls on CUDA; on CPU exactly fp32) or
+            ``"bf16"`` (bfloat16 autocast, CPU or CUDA). The audit's predictions and all
+            reported metrics are computed in fp32 either way (see ``mbo.precision``).
         fooled_margin: δ of the fooled rate (normalized units).
         name: a label for reports (default: derived from the spec).
     """
@@ -86,6 +111,7 @@ class StudySpec:
     offline_fraction: float | None = None
     seed: int = 0
     device: str = "cpu"
+    precision: str = "fp32"
     fooled_margin: float = FOOLED_MARGIN
     name: str | None = None
 
@@ -119,6 +145,8 @@ class StudySpec:
             raise ValueError(f"k must be a positive integer, got {self.k}")
         if self.offline_fraction is not None and not 0 < self.offline_fraction <= 1:
             raise ValueError(f"offline_fraction must be in (0, 1], got {self.offline_fraction}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if not self.fooled_margin >= 0:
             raise ValueError(f"fooled_margin must be >= 0, got {self.fooled_margin}")
         self.make_optimizer()  # validates optimizer options (e.g. negative steps)
@@ -127,7 +155,7 @@ class StudySpec:
         """Optimizer options: a domain's ``defaults`` overridden by the spec's own."""
         return {**(defaults or {}), **self.optimizer_options}
 
-    def make_optimizer(self, defaults: dict[str, Any] | None = None) -> GradientAscent:
+    def make_optimizer(self, defaults: dict[str, Any] | None = None) -> Optimizer:
         cls, _ = OPTIMIZERS[self.optimizer]
         try:
             return cls(**self.optimizer_kwargs(defaults))
@@ -214,7 +242,8 @@ def run_study(
     kwargs = (
         {"progress": progress} if "progress" in inspect.signature(surrogate.fit).parameters else {}
     )
-    surrogate.fit(feats, y, **kwargs)
+    with precision_context(spec.precision, device):
+        surrogate.fit(feats, y, **kwargs)
     surrogate.eval()
     timings["fit"] = time.perf_counter() - t
 
@@ -232,9 +261,14 @@ def run_study(
         loc=float(offline.y.mean()),
         scale=float(offline.y.std() or 1.0),
     )
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    if spec.precision == "bf16":
+        objective = fp32_output(objective)
+    with (
+        torch.random.fork_rng(devices=[device] if device.type == "cuda" else []),
+        precision_context(spec.precision, device),
+    ):
         torch.manual_seed(spec.seed)
-        trajectory = spec.make_optimizer(domain.optimizer_defaults).run(
+        trajectory = spec.make_optimizer(domain.optimizer_defaults.get(spec.optimizer)).run(
             objective,
             starts.x.to(device),
             space,
@@ -260,13 +294,14 @@ def run_study(
         columns=domain.summary_columns,
     )
     summary |= {
-        "optimizer_options": spec.optimizer_kwargs(domain.optimizer_defaults),
+        "optimizer_options": spec.optimizer_kwargs(domain.optimizer_defaults.get(spec.optimizer)),
         "name": spec.label,
         "domain": domain.name,
         "surrogate": spec.surrogate,
         "optimizer": spec.optimizer,
         "seed": spec.seed,
         "device": str(device),
+        "precision": spec.precision,
         "n_reference": len(domain.reference_data()),
         "n_offline": len(offline),
         "val_loss": _num(getattr(surrogate, "val_loss_", None)),
