@@ -81,40 +81,62 @@ class GradientAscent:
         scale: Tensor | None = None,
         progress: bool = False,
     ) -> Trajectory:
-        """Climb from ``x0`` ``(K, *shape)``; ``loc``/``scale`` broadcast to ``x0``'s shape."""
+        """Climb from ``x0`` ``(K, *shape)``; ``loc``/``scale`` broadcast to ``x0``'s shape.
+
+        The designs ``x = loc + scale * z`` themselves are the autograd leaf: a plain step
+        ``z += lr * grad_z f`` is ``x += lr * scale**2 * grad_x f`` (``grad_z = scale *
+        grad_x``), so no step maps between ``x`` and ``z`` and back around the projection.
+        Adam keeps its state on ``z``; with the identity ``loc = 0, scale = 1`` (e.g.
+        logits) ``z`` is ``x`` itself.
+        """
         space.check(x0)
         device = x0.device
+        identity = (loc is None or not bool((loc != 0).any())) and (
+            scale is None or not bool((scale != 1).any())
+        )
         loc = torch.zeros((), device=device) if loc is None else loc.to(device)
         scale = torch.ones((), device=device) if scale is None else scale.to(device)
         lr = self.lr if self.lr is not None else 0.01 * math.sqrt(space.dim)
-        x = space.project(x0.detach().float())
-        z = ((x - loc) / scale).requires_grad_(True)
-        opt = torch.optim.Adam([z], lr=lr, maximize=True) if self.method == "adam" else None
+        x = space.project(x0.detach().float()).clone().requires_grad_(True)  # never x0 itself
+        opt = z = None
+        if self.method == "adam":
+            z = x if identity else ((x.detach() - loc) / scale).requires_grad_(True)
+            opt = torch.optim.Adam([z], lr=lr, maximize=True)
+        step_x = lr * scale * scale  # per-entry step on x (broadcasts)
         xs, objs, steps = [], [], []
 
         def record(step: int, value: Tensor) -> None:
             steps.append(step)
-            cur = x if step == 0 else loc + scale * z  # step 0: the start designs exactly
-            xs.append(cur.detach().to("cpu", torch.float32).clone())
-            objs.append(value.detach().to("cpu", torch.float32).clone())
+            xs.append(x.detach().to("cpu", torch.float32, copy=True))
+            objs.append(value.detach().to("cpu", torch.float32, copy=True))
 
         it = range(1, self.steps + 1)
         if progress:
             from tqdm.auto import tqdm
 
             it = tqdm(it, desc="gradient ascent", leave=False)
-        value = objective(loc + scale * z)
+        value = objective(x)
         record(0, value)
+        ones = torch.ones_like(value)
         for step in it:
-            (grad,) = torch.autograd.grad(value.sum(), z)
+            (grad,) = torch.autograd.grad(value, x, grad_outputs=ones)
             with torch.no_grad():
                 if opt is None:
-                    z += lr * grad
+                    if identity:
+                        x.add_(grad, alpha=lr)
+                    else:
+                        x.addcmul_(grad, step_x)
+                    x.copy_(space.project(x))
                 else:
-                    z.grad = grad
+                    z.grad = grad if identity else grad * scale
                     opt.step()
-                z.copy_((space.project(loc + scale * z) - loc) / scale)
-            value = objective(loc + scale * z)
+                    z.grad = None
+                    if identity:
+                        x.copy_(space.project(x))
+                    else:
+                        x.copy_(space.project(loc + scale * z))
+                        z.copy_((x - loc) / scale)
+            value = objective(x)
             if step % self.checkpoint_every == 0 or step == self.steps:
                 record(step, value)
         return Trajectory(steps, torch.stack(xs), torch.stack(objs))
