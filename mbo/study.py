@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
 import inspect
 import json
 import math
@@ -165,6 +166,15 @@ class StudySpec:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def fit_key(self) -> str:
+        """Hash of what the fitted surrogate depends on (domain and its options, offline split,
+        surrogate and options, seed, device, precision): studies with equal keys — e.g. the
+        same surrogate under several optimizers or objectives — can share one fit."""
+        keys = ("domain", "domain_options", "offline_fraction", "surrogate")
+        keys += ("surrogate_options", "seed", "device", "precision")
+        data = {k: getattr(self, k) for k in keys}
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StudySpec:
         known = {f.name for f in dataclasses.fields(cls)}
@@ -210,11 +220,15 @@ def run_study(
     progress: bool = False,
     plots: bool = True,
     domain: Domain | None = None,
+    fitted: Surrogate | None = None,
 ) -> StudyResult:
     """Run a study end to end; write its run folder to ``out_dir`` if given.
 
     ``domain`` reuses an already built domain (its reference data and oracle cache), e.g.
     across the studies of a comparison; it must match ``spec.domain``/``domain_options``.
+    ``fitted`` skips the fit stage with the surrogate of an earlier study whose
+    :meth:`StudySpec.fit_key` equals this spec's (checked through ``fit_key_`` where the
+    surrogate carries one); the summary then says ``fit_shared: true`` and ``fit`` takes 0 s.
 
     Stages: data (reference set, offline split), fit (surrogate on offline features only),
     optimize (from the top-k offline designs; the oracle is sealed and its call counter is
@@ -234,16 +248,27 @@ def run_study(
 
     t = time.perf_counter()
     calls_before = domain.oracle.counts()  # sealed from here until the audit
-    opts = {"seed": spec.seed, **spec.surrogate_options}
-    surrogate = make_surrogate(spec.surrogate, **opts)
-    check_objective(surrogate, spec.objective)  # fail before fitting, not after
-    feats = space.features(offline.x, hard=True).to(device)
-    y = torch.as_tensor(offline.y, dtype=torch.float32, device=device)
-    kwargs = (
-        {"progress": progress} if "progress" in inspect.signature(surrogate.fit).parameters else {}
-    )
-    with precision_context(spec.precision, device):
-        surrogate.fit(feats, y, **kwargs)
+    if fitted is not None:
+        if getattr(fitted, "fit_key_", spec.fit_key()) != spec.fit_key():
+            raise ValueError("fitted surrogate was fit for another spec (fit_key differs)")
+        if not fitted.is_fitted:
+            raise ValueError("fitted surrogate is not fitted")
+        surrogate = fitted
+        check_objective(surrogate, spec.objective)
+    else:
+        opts = {"seed": spec.seed, **spec.surrogate_options}
+        surrogate = make_surrogate(spec.surrogate, **opts)
+        check_objective(surrogate, spec.objective)  # fail before fitting, not after
+        feats = space.features(offline.x, hard=True).to(device)
+        y = torch.as_tensor(offline.y, dtype=torch.float32, device=device)
+        kwargs = (
+            {"progress": progress}
+            if "progress" in inspect.signature(surrogate.fit).parameters
+            else {}
+        )
+        with precision_context(spec.precision, device):
+            surrogate.fit(feats, y, **kwargs)
+        surrogate.fit_key_ = spec.fit_key()
     surrogate.eval()
     timings["fit"] = time.perf_counter() - t
 
@@ -302,6 +327,7 @@ def run_study(
         "seed": spec.seed,
         "device": str(device),
         "precision": spec.precision,
+        "fit_shared": fitted is not None,
         "n_reference": len(domain.reference_data()),
         "n_offline": len(offline),
         "val_loss": _num(getattr(surrogate, "val_loss_", None)),

@@ -44,6 +44,7 @@ import tempfile
 import time
 import traceback
 import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -214,40 +215,60 @@ def is_finished(out: Path, sid: str) -> bool:
 
 
 def run_packed(task: dict[str, Any], threads: int | None = None) -> dict[str, Any]:
-    """Run one study (``task = {"spec": spec dict, "plots": bool}``) in a private temporary
-    folder; return the folder as tar bytes.
+    """Run the studies of ``task = {"specs": [spec dicts], "plots": bool}`` — studies that
+    share one fitted surrogate (equal :meth:`StudySpec.fit_key`), fit once — each in a private
+    temporary folder; return ``{"studies": [result, ...]}``, each result holding its folder as
+    tar bytes (``status == "done"``) or its error and traceback (``"failed"``).
 
     The worker side of every executor (a plain function of plain data, so it pickles to
-    process pools and Ray). Never raises: a failure comes back with its error and traceback.
+    process pools and Ray). Never raises. Warnings a study raises are kept in its folder's
+    ``warnings.txt`` instead of flooding the sweep's terminal.
     """
     import torch
 
     if threads:
         torch.set_num_threads(int(threads))
-    t = time.perf_counter()
-    try:
-        from .study import run_study
+    fitted = None
+    results = []
+    for spec_dict in task["specs"]:
+        t = time.perf_counter()
+        try:
+            from .study import run_study
 
-        spec = StudySpec.from_dict(task["spec"])
-        with tempfile.TemporaryDirectory(prefix="mbo-study-") as tmp:
-            run_study(
-                spec,
-                Path(tmp) / "run",
-                progress=False,
-                plots=task.get("plots", True),
-                domain=_cached_domain(spec),
+            spec = StudySpec.from_dict(spec_dict)
+            with (
+                tempfile.TemporaryDirectory(prefix="mbo-study-") as tmp,
+                warnings.catch_warnings(record=True) as caught,
+            ):
+                warnings.simplefilter("always")
+                res = run_study(
+                    spec,
+                    Path(tmp) / "run",
+                    progress=False,
+                    plots=task.get("plots", True),
+                    domain=_cached_domain(spec),
+                    fitted=fitted,
+                )
+                fitted = res.surrogate
+                if caught:
+                    text = "\n".join(f"{w.category.__name__}: {w.message}" for w in caught)
+                    (Path(tmp) / "run" / "warnings.txt").write_text(text + "\n")
+                buf = io.BytesIO()
+                with tarfile.open(fileobj=buf, mode="w") as tar:
+                    tar.add(Path(tmp) / "run", arcname=".")
+            results.append(
+                {"status": "done", "tar": buf.getvalue(), "seconds": time.perf_counter() - t}
             )
-            buf = io.BytesIO()
-            with tarfile.open(fileobj=buf, mode="w") as tar:
-                tar.add(Path(tmp) / "run", arcname=".")
-        return {"status": "done", "tar": buf.getvalue(), "seconds": time.perf_counter() - t}
-    except Exception as err:  # noqa: BLE001 - recorded, the sweep goes on
-        return {
-            "status": "failed",
-            "error": f"{type(err).__name__}: {err}",
-            "traceback": traceback.format_exc(),
-            "seconds": time.perf_counter() - t,
-        }
+        except Exception as err:  # noqa: BLE001 - recorded, the sweep goes on
+            results.append(
+                {
+                    "status": "failed",
+                    "error": f"{type(err).__name__}: {err}",
+                    "traceback": traceback.format_exc(),
+                    "seconds": time.perf_counter() - t,
+                }
+            )
+    return {"studies": results}
 
 
 _DOMAINS: dict[str, Any] = {}
@@ -314,7 +335,8 @@ def run_sweep(
 
     ``executor``: ``"local"`` (a process pool of ``workers``, default one per CPU core; 1 runs
     in this process) or ``"ray"`` (``address`` of a running cluster, or ``None`` to start a
-    local Ray instance); ``threads`` torch threads per study (1 keeps results identical whatever
+    local Ray instance); studies that share a fitted surrogate (the same surrogate under several
+    optimizers or objectives) run as one task and fit it once; ``threads`` torch threads per study (1 keeps results identical whatever
     the executor and worker count). Already finished studies are skipped (``status == "skipped"``);
     missing and failed ones run. Writes ``OUT/sweep.yaml``, ``OUT/status.csv``,
     ``OUT/results.csv`` (one row per finished study) and the leaderboard files.
@@ -345,18 +367,25 @@ def run_sweep(
         print(f"sweep {sweep.name}: {len(sweep.studies)} studies, {len(todo)} to run -> {out}")
         bar = tqdm(total=len(todo), desc="studies", unit="study")
     t0 = time.perf_counter()
+    groups: dict[str, list[SweepStudy]] = {}  # studies sharing a fitted surrogate run together
+    for s in todo:
+        groups.setdefault(s.spec.fit_key(), []).append(s)
+    batches = list(groups.values())
     if todo:
         ex = make_executor(executor, workers=workers, address=address, threads=threads)
         try:
-            for i, result in ex.map_unordered(
-                run_packed, [{"spec": s.spec.to_dict(), "plots": sweep.plots} for s in todo]
-            ):
-                rec = _store(out, todo[i], result)
-                records.append(rec)
-                if bar is not None:
-                    bar.update(1)
-                    if rec["status"] == "failed":
-                        bar.write(f"failed: {rec['id']}: {rec['error']}")
+            tasks = [
+                {"specs": [s.spec.to_dict() for s in b], "plots": sweep.plots} for b in batches
+            ]
+            for i, result in ex.map_unordered(run_packed, tasks):
+                per_study = result.get("studies") or [result] * len(batches[i])  # worker died
+                for study, res in zip(batches[i], per_study, strict=True):
+                    rec = _store(out, study, res)
+                    records.append(rec)
+                    if bar is not None:
+                        bar.update(1)
+                        if rec["status"] == "failed":
+                            bar.write(f"failed: {rec['id']}: {rec['error']}")
         finally:
             ex.close()
             if bar is not None:

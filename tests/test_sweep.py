@@ -102,7 +102,7 @@ def _count_runs(monkeypatch) -> list[str]:
     real = sweep_mod.run_packed
 
     def counting(task, threads=None):
-        ran.append(task["spec"]["name"])
+        ran.extend(spec["name"] for spec in task["specs"])
         return real(task, threads)
 
     monkeypatch.setattr(sweep_mod, "run_packed", counting)
@@ -156,6 +156,40 @@ def test_a_failing_study_is_recorded_and_the_sweep_goes_on(tmp_path, one_thread)
     again = run_sweep(sweep, tmp_path, workers=1, progress=False)
     assert list(again.status) == ["skipped", "failed"]
     assert main(["sweep", str(_write(tmp_path, data)), "--out", str(tmp_path), "--quiet"]) == 1
+
+
+def test_studies_sharing_a_fit_fit_once_and_equal_separate_runs(tmp_path, monkeypatch, one_thread):
+    from mbo import StudySpec, run_study
+    from surrogates.mlp import MLPSurrogate
+
+    optimizers = [
+        {"optimizer": "gradient_ascent", "optimizer_options": {"steps": 10}},
+        {"optimizer": "random_search", "optimizer_options": {"n_samples": 200}},
+        "dbest",
+    ]
+    data = _tiny(grid={"optimizer": optimizers, "seed": [0]})
+    data["base"].pop("optimizer_options")
+    sweep = Sweep.from_dict(data)
+    fits = []
+    real_fit = MLPSurrogate.fit
+    monkeypatch.setattr(
+        MLPSurrogate, "fit", lambda self, *a, **k: fits.append(1) or real_fit(self, *a, **k)
+    )
+    status = run_sweep(sweep, tmp_path, workers=1, progress=False)
+    assert (status.status == "done").all() and len(fits) == 1
+    shared = [
+        json.loads((tmp_path / "studies" / s.id / "summary.json").read_text())
+        for s in sweep.studies
+    ]
+    assert [s["fit_shared"] for s in shared] == [False, True, True]
+    for study, summary in zip(sweep.studies, shared, strict=True):
+        alone = run_study(StudySpec.from_dict(study.spec.to_dict())).summary
+        for key in ("p100", "p50", "gap", "fooled_rate", "val_r2"):
+            assert alone[key] == pytest.approx(summary[key], abs=1e-6), (study.method, key)
+    with pytest.raises(ValueError, match="fit_key"):
+        other = StudySpec.from_dict({**study.spec.to_dict(), "seed": 9})
+        res = run_study(StudySpec.from_dict(sweep.studies[0].spec.to_dict()))
+        run_study(other, fitted=res.surrogate)
 
 
 def _write(tmp_path, data) -> str:
