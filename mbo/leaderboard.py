@@ -158,10 +158,11 @@ def _fmt(mean: float, std: float, pct: bool = False) -> str:
 def to_markdown(tables: dict[str, pd.DataFrame], runs: pd.DataFrame, header: str = "") -> str:
     """All tables as one Markdown document."""
     seeds = runs.groupby(["task", "method"])["seed"].nunique()
+    n_seeds = str(seeds.min()) if seeds.min() == seeds.max() else f"{seeds.min()}–{seeds.max()}"
     lines = [header] if header else []
     lines.append(
         f"{runs['task'].nunique()} tasks x {runs['method'].nunique()} methods, "
-        f"{len(runs)} studies, seeds per cell {seeds.min()}–{seeds.max()}; scores normalized by "
+        f"{len(runs)} studies, seeds per cell {n_seeds}; scores normalized by "
         "each task's full reference min/max; mean ± std over seeds; mean rank over tasks "
         "(1 = best; the gap table ranks |gap|)."
     )
