@@ -103,12 +103,20 @@ class GradientAscent:
             z = x if identity else ((x.detach() - loc) / scale).requires_grad_(True)
             opt = torch.optim.Adam([z], lr=lr, maximize=True)
         step_x = lr * scale * scale  # per-entry step on x (broadcasts)
-        xs, objs, steps = [], [], []
+        # checkpoints go straight into one preallocated CPU tensor: appending copies and
+        # stacking them at the end held every checkpoint twice at the peak (measured in
+        # benchmarks/results/perf-memory.md; ~1 MiB per molecule design at 21 checkpoints)
+        steps = [0] + [
+            s for s in range(1, self.steps + 1) if s % self.checkpoint_every == 0 or s == self.steps
+        ]
+        xs = torch.empty((len(steps), *x.shape), dtype=torch.float32)
+        objs = torch.empty((len(steps), x.shape[0]), dtype=torch.float32)
+        slot = iter(range(len(steps)))
 
         def record(step: int, value: Tensor) -> None:
-            steps.append(step)
-            xs.append(x.detach().to("cpu", torch.float32, copy=True))
-            objs.append(value.detach().to("cpu", torch.float32, copy=True))
+            i = next(slot)
+            xs[i].copy_(x.detach())
+            objs[i].copy_(value.detach())
 
         it = range(1, self.steps + 1)
         if progress:
@@ -139,7 +147,7 @@ class GradientAscent:
             value = objective(x)
             if step % self.checkpoint_every == 0 or step == self.steps:
                 record(step, value)
-        return Trajectory(steps, torch.stack(xs), torch.stack(objs))
+        return Trajectory(steps, xs, objs)
 
 
 def random_direction_control(
