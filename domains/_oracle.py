@@ -135,10 +135,11 @@ class Oracle:
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
         return self._pool
 
-    def close(self) -> None:
-        """Shut the worker pool down (it is restarted on the next call that needs it)."""
+    def close(self, wait: bool = False) -> None:
+        """Shut the worker pool down (it is restarted on the next call that needs it);
+        ``wait`` until its processes have exited."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=wait, cancel_futures=True)
             self._pool = None
 
     def clear_cache(self) -> None:

@@ -268,7 +268,18 @@ def run_packed(task: dict[str, Any], threads: int | None = None) -> dict[str, An
                     "seconds": time.perf_counter() - t,
                 }
             )
+    _close_pools()
     return {"studies": results}
+
+
+def _close_pools() -> None:
+    """Shut the cached domains' oracle pools down after each task: a worker process whose
+    children are still alive hangs at exit (multiprocessing joins them before the pools'
+    own exit hooks run)."""
+    for domain in _DOMAINS.values():
+        oracle = getattr(domain, "_oracle", None)
+        if oracle is not None:
+            oracle.close(wait=True)
 
 
 _DOMAINS: dict[str, Any] = {}

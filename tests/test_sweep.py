@@ -276,3 +276,24 @@ def test_leaderboard_cli_on_sweep_and_compare_folders(tmp_path, one_thread, caps
     long = pd.read_csv(tmp_path / "lb" / "leaderboard.csv")
     assert set(long.metric) >= {"p100", "p50", "gap", "fooled_rate"}
     assert main(["leaderboard", str(tmp_path / "nothing-here")]) == 2
+
+
+def test_workers_shut_oracle_pools_down_after_each_task(monkeypatch):
+    """A sweep worker whose cached domain keeps an oracle pool alive hung at exit (seen with
+    the car domain): run_packed must leave no pool processes behind."""
+    from types import SimpleNamespace
+
+    from domains import Oracle
+    from tests.test_oracle import key, square_sum
+
+    oracle = Oracle(square_sum, key=key, workers=2, chunk_size=4)
+    oracle(np.random.default_rng(0).normal(size=(32, 3)))  # starts the pool
+    procs = list(oracle._pool._processes.values())
+    assert procs and all(p.is_alive() for p in procs)
+    monkeypatch.setattr(sweep_mod, "_DOMAINS", {"fake": SimpleNamespace(_oracle=oracle)})
+    out = sweep_mod.run_packed({"specs": [], "plots": False})
+    assert out == {"studies": []}
+    assert oracle._pool is None
+    for p in procs:
+        p.join(timeout=10)
+    assert not any(p.is_alive() for p in procs)
