@@ -11,8 +11,14 @@ from torch import Tensor
 
 from domains import Space
 
-from .gradient_ascent import Trajectory
-from .optimizer import Checkpoints, box_bounds, merge_top_k, standardizers
+from .optimizer import (
+    Checkpoints,
+    Trajectory,
+    box_bounds,
+    check_int,
+    merge_top_k,
+    standardizers,
+)
 
 
 class BOqEI:
@@ -72,8 +78,7 @@ class BOqEI:
             ("fit_maxiter", fit_maxiter, 1),
             ("checkpoint_every", checkpoint_every, 1),
         ):
-            if not isinstance(value, int | float) or int(value) != value or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+            check_int(name, value, low)
         if raw_samples < num_restarts:
             raise ValueError(
                 f"raw_samples ({raw_samples}) must be at least num_restarts ({num_restarts})"
@@ -110,7 +115,7 @@ class BOqEI:
         with torch.no_grad():
             x = space.project(x0.detach().float())
             value = objective(x).float()
-        ckpt = Checkpoints()
+        ckpt = Checkpoints(self.iterations, self.checkpoint_every)
         ckpt.record(0, x, value)
         hyper: dict[str, dict] | None = None  # the last fit's GP hyperparameters
         train_z, train_y = to_z(x), value.double()
@@ -135,7 +140,7 @@ class BOqEI:
             x, value = merge_top_k(x, value, new, new_v)
             train_z = torch.cat([train_z, to_z(new)])
             train_y = torch.cat([train_y, new_v.double()])
-            if step % self.checkpoint_every == 0 or step == self.iterations:
+            if ckpt.due(step):
                 ckpt.record(step, x, value)
         return ckpt.trajectory()
 

@@ -11,8 +11,7 @@ from torch import Tensor
 
 from domains import Space
 
-from .gradient_ascent import Trajectory
-from .optimizer import Checkpoints, box_bounds, draw_seed, standardizers
+from .optimizer import Checkpoints, Trajectory, box_bounds, check_int, draw_seed, standardizers
 
 #: objective evaluations per design that one gradient-ascent run of 200 steps spends.
 EVALS_PER_DESIGN = 200
@@ -62,20 +61,14 @@ class CMAES:
         diagonal: bool | str = "auto",
         checkpoint_every: int = 1,
     ) -> None:
-        if generations is not None and (int(generations) != generations or generations < 0):
-            raise ValueError(f"generations must be a non-negative integer, got {generations}")
-        if popsize is not None and (int(popsize) != popsize or popsize < 2):
-            raise ValueError(f"popsize must be an integer >= 2, got {popsize}")
+        self.generations = None if generations is None else check_int("generations", generations, 0)
+        self.popsize = None if popsize is None else check_int("popsize", popsize, 2)
         if sigma0 is not None and not (math.isfinite(sigma0) and sigma0 > 0):
             raise ValueError(f"sigma0 must be positive, got {sigma0}")
         if diagonal not in (True, False, "auto"):
             raise ValueError(f"diagonal must be True, False or 'auto', got {diagonal!r}")
-        if int(checkpoint_every) != checkpoint_every or checkpoint_every < 1:
-            raise ValueError(f"checkpoint_every must be an integer >= 1, got {checkpoint_every}")
-        self.generations = None if generations is None else int(generations)
-        self.popsize = None if popsize is None else int(popsize)
         self.sigma0, self.diagonal = sigma0, diagonal
-        self.checkpoint_every = int(checkpoint_every)
+        self.checkpoint_every = check_int("checkpoint_every", checkpoint_every, 1)
 
     def run(
         self,
@@ -129,7 +122,7 @@ class CMAES:
 
         with torch.no_grad():
             best_x, best_v = x.clone(), objective(x).float()
-        ckpt = Checkpoints()
+        ckpt = Checkpoints(generations, self.checkpoint_every)
         ckpt.record(0, best_x, best_v)
         it = range(1, generations + 1)
         if progress:
@@ -154,6 +147,6 @@ class CMAES:
                 rows = idx[better]
                 best_x[rows] = cand[better, gen_j[better]]
                 best_v[rows] = gen_v[better]
-            if gen % self.checkpoint_every == 0 or gen == generations:
+            if ckpt.due(gen):
                 ckpt.record(gen, best_x, best_v)
         return ckpt.trajectory()

@@ -9,8 +9,7 @@ from torch import Tensor
 
 from domains import Space
 
-from .gradient_ascent import Trajectory
-from .optimizer import Checkpoints
+from .optimizer import Checkpoints, Trajectory
 
 
 class DBest:
@@ -32,7 +31,7 @@ class DBest:
         """The starts ``x0`` ``(K, *shape)`` as a one-checkpoint trajectory."""
         space.check(x0)
         x = space.project(x0.detach().float())
-        ckpt = Checkpoints()
+        ckpt = Checkpoints(0)
         with torch.no_grad():
             ckpt.record(0, x, objective(x))
         return ckpt.trajectory()

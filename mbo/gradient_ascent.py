@@ -4,35 +4,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 from domains import Space
 
+from .optimizer import Checkpoints, Trajectory, check_int
 
-@dataclass
-class Trajectory:
-    """Designs at checkpoints of one optimizer run.
-
-    Attributes:
-        steps: checkpoint step numbers ``(C,)``, starting at 0.
-        x: design tensors at the checkpoints ``(C, K, *shape)`` (CPU, float32).
-        objective: the optimizer's objective at the checkpoints ``(C, K)``.
-    """
-
-    steps: list[int]
-    x: Tensor
-    objective: Tensor
-
-    @property
-    def start(self) -> Tensor:
-        return self.x[0]
-
-    @property
-    def final(self) -> Tensor:
-        return self.x[-1]
+__all__ = ["GradientAscent", "Trajectory", "random_direction_control"]
 
 
 class GradientAscent:
@@ -57,20 +37,13 @@ class GradientAscent:
         method: str = "gd",
         checkpoint_every: int = 10,
     ) -> None:
-        if int(steps) != steps or steps < 0:
-            raise ValueError(f"steps must be a non-negative integer, got {steps}")
         if lr is not None and not lr > 0:
             raise ValueError(f"lr must be positive, got {lr}")
         if method not in ("gd", "adam"):
             raise ValueError(f"method must be 'gd' or 'adam', got {method!r}")
-        if checkpoint_every < 1:
-            raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
-        self.steps, self.lr, self.method, self.checkpoint_every = (
-            int(steps),
-            lr,
-            method,
-            checkpoint_every,
-        )
+        self.steps = check_int("steps", steps, 0)
+        self.checkpoint_every = check_int("checkpoint_every", checkpoint_every, 1)
+        self.lr, self.method = lr, method
 
     def run(
         self,
@@ -103,20 +76,7 @@ class GradientAscent:
             z = x if identity else ((x.detach() - loc) / scale).requires_grad_(True)
             opt = torch.optim.Adam([z], lr=lr, maximize=True)
         step_x = lr * scale * scale  # per-entry step on x (broadcasts)
-        # checkpoints go straight into one preallocated CPU tensor: appending copies and
-        # stacking them at the end held every checkpoint twice at the peak (measured in
-        # benchmarks/results/perf-memory.md; ~1 MiB per molecule design at 21 checkpoints)
-        steps = [0] + [
-            s for s in range(1, self.steps + 1) if s % self.checkpoint_every == 0 or s == self.steps
-        ]
-        xs = torch.empty((len(steps), *x.shape), dtype=torch.float32)
-        objs = torch.empty((len(steps), x.shape[0]), dtype=torch.float32)
-        slot = iter(range(len(steps)))
-
-        def record(step: int, value: Tensor) -> None:
-            i = next(slot)
-            xs[i].copy_(x.detach())
-            objs[i].copy_(value.detach())
+        ckpt = Checkpoints(self.steps, self.checkpoint_every)
 
         it = range(1, self.steps + 1)
         if progress:
@@ -124,7 +84,7 @@ class GradientAscent:
 
             it = tqdm(it, desc="gradient ascent", leave=False)
         value = objective(x)
-        record(0, value)
+        ckpt.record(0, x, value)
         ones = torch.ones_like(value)
         for step in it:
             (grad,) = torch.autograd.grad(value, x, grad_outputs=ones)
@@ -145,9 +105,9 @@ class GradientAscent:
                         x.copy_(space.project(loc + scale * z))
                         z.copy_((x - loc) / scale)
             value = objective(x)
-            if step % self.checkpoint_every == 0 or step == self.steps:
-                record(step, value)
-        return Trajectory(steps, xs, objs)
+            if ckpt.due(step):
+                ckpt.record(step, x, value)
+        return ckpt.trajectory()
 
 
 def random_direction_control(

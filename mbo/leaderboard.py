@@ -176,17 +176,23 @@ def to_markdown(tables: dict[str, pd.DataFrame], runs: pd.DataFrame, header: str
 
 
 def write_leaderboard(
-    runs: pd.DataFrame, out_dir: str | Path, header: str = ""
+    runs: pd.DataFrame, out_dir: str | Path, header: str = "", runs_file: str = "runs.csv"
 ) -> tuple[dict[str, pd.DataFrame], list[Path]]:
     """Write ``leaderboard.md``, ``leaderboard.csv`` (long: method, task, metric, mean, std,
-    n) and ``runs.csv`` (one row per study) into ``out_dir``."""
+    n) and ``runs_file`` (one row per study, as :func:`collect` gives) into ``out_dir``, each
+    atomically (a temporary file renamed into place)."""
+    from .sweep import atomic_write
+
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     tables = leaderboard(runs)
-    paths = [out / "leaderboard.md", out / "leaderboard.csv", out / "runs.csv"]
-    paths[0].write_text(to_markdown(tables, runs, header))
-    aggregate(runs).to_csv(paths[1], index=False)
-    runs.drop(columns=["path"]).to_csv(paths[2], index=False)
+    paths = [out / "leaderboard.md", out / "leaderboard.csv", out / runs_file]
+    texts = [
+        to_markdown(tables, runs, header),
+        aggregate(runs).to_csv(index=False),
+        runs.to_csv(index=False),
+    ]
+    for path, text in zip(paths, texts, strict=True):
+        atomic_write(path, text)
     return tables, paths
 
 

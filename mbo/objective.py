@@ -37,7 +37,7 @@ class SurrogateObjective:
         self.kappa, self.loc, self.scale = float(kappa), float(loc), float(scale)
 
     def __call__(self, x: Tensor) -> Tensor:
-        """Design tensors ``(K, *shape)`` -> objective ``(K,)``."""
+        """Design tensors ``(K, *shape)`` -> objective ``(K,)``, float32."""
         f = self.features(x)
         if self.kind == "lcb":
             mean, std = self.surrogate.predict(f)
@@ -46,7 +46,8 @@ class SurrogateObjective:
             value = self.surrogate.predict_members(f).min(0).values
         else:
             value = self.surrogate(f)
-        return (value - self.loc) / self.scale
+        # float32 whatever the arithmetic inside (a bf16-autocast network returns bfloat16)
+        return (value.float() - self.loc) / self.scale
 
 
 def check_objective(surrogate: Surrogate, kind: str) -> None:

@@ -3,14 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor
 
 from domains import BoxSpace, CategoricalSpace, Space
 
-from .gradient_ascent import Trajectory
+
+@dataclass
+class Trajectory:
+    """Designs at checkpoints of one optimizer run.
+
+    Attributes:
+        steps: checkpoint step numbers ``(C,)``, starting at 0.
+        x: design tensors at the checkpoints ``(C, K, *shape)`` (CPU, float32).
+        objective: the optimizer's objective at the checkpoints ``(C, K)``.
+    """
+
+    steps: list[int]
+    x: Tensor
+    objective: Tensor
+
+    @property
+    def start(self) -> Tensor:
+        return self.x[0]
+
+    @property
+    def final(self) -> Tensor:
+        return self.x[-1]
 
 
 class Optimizer(Protocol):
@@ -57,20 +79,47 @@ def draw_seed() -> int:
 
 
 class Checkpoints:
-    """Collects ``(step, x (K, *shape), objective (K,))`` and builds the :class:`Trajectory`."""
+    """Records ``(x (K, *shape), objective (K,))`` at steps ``0, every, 2 * every, ..., n``
+    (the last step always) straight into preallocated CPU float32 tensors, and builds the
+    :class:`Trajectory`. Preallocating keeps one copy of each checkpoint: appending copies
+    and stacking them at the end held every checkpoint twice at the peak (for molecule
+    logits ~1 MiB per design at 21 checkpoints; ``benchmarks/results/perf-memory.md``).
+    """
 
-    def __init__(self) -> None:
-        self.steps: list[int] = []
-        self.xs: list[Tensor] = []
-        self.objs: list[Tensor] = []
+    def __init__(self, n_steps: int, every: int = 1) -> None:
+        self.steps = [0] + [s for s in range(1, n_steps + 1) if s % every == 0 or s == n_steps]
+        self._slot = {s: i for i, s in enumerate(self.steps)}
+        self.x: Tensor | None = None
+        self.objective: Tensor | None = None
+        self._recorded = 0
+
+    def due(self, step: int) -> bool:
+        """Whether ``step`` is a checkpoint."""
+        return step in self._slot
 
     def record(self, step: int, x: Tensor, value: Tensor) -> None:
-        self.steps.append(int(step))
-        self.xs.append(x.detach().to("cpu", torch.float32).clone())
-        self.objs.append(value.detach().to("cpu", torch.float32).clone())
+        if self.x is None:
+            c = len(self.steps)
+            self.x = torch.empty((c, *x.shape), dtype=torch.float32)
+            self.objective = torch.empty((c, x.shape[0]), dtype=torch.float32)
+        i = self._slot[int(step)]
+        self.x[i].copy_(x.detach())
+        self.objective[i].copy_(value.detach())
+        self._recorded += 1
 
     def trajectory(self) -> Trajectory:
-        return Trajectory(self.steps, torch.stack(self.xs), torch.stack(self.objs))
+        if self._recorded != len(self.steps):
+            raise RuntimeError(f"recorded {self._recorded} of {len(self.steps)} checkpoints")
+        return Trajectory(list(self.steps), self.x, self.objective)
+
+
+def check_int(name: str, value: Any, low: int) -> int:
+    """``int(value)``, or ``ValueError`` unless ``value`` is an integer ``>= low``."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not (ok and int(value) == value and value >= low):
+        what = "a non-negative integer" if low == 0 else f"an integer >= {low}"
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    return int(value)
 
 
 def merge_top_k(

@@ -16,16 +16,15 @@
 
 What stays float32 regardless: the study's audit (predictions that are reported are
 recomputed outside the context), losses that mix a bfloat16 prediction with float32 labels
-(type promotion), and the optimizer's objective values (``fp32_output``).
+(type promotion), and the optimizer's objective values (``SurrogateObjective`` returns float32).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import torch
-from torch import Tensor
 
 PRECISIONS = ("fp32", "tf32", "bf16")
 
@@ -68,19 +67,3 @@ def precision_context(precision: str, device: str | torch.device = "cpu") -> Ite
     # at the initial weights while Adam keeps moving them (loss flat, weights drifting)
     with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, cache_enabled=False):
         yield
-
-
-class fp32_output:
-    """Wrap an objective ``f(x) -> (K,)`` so its values come back as float32 (under bf16
-    autocast a network's output is bfloat16: sums and recorded values should not be)."""
-
-    def __init__(self, fn: Callable[[Tensor], Tensor]) -> None:
-        self.fn = fn
-
-    def __call__(self, x: Tensor) -> Tensor:
-        return self.fn(x).float()
-
-    def __getattr__(self, name: str):  # the wrapped objective's attributes (surrogate, kind)
-        if name == "fn":
-            raise AttributeError(name)
-        return getattr(self.fn, name)

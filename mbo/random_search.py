@@ -10,8 +10,7 @@ from torch import Tensor
 
 from domains import Space
 
-from .gradient_ascent import Trajectory
-from .optimizer import Checkpoints, merge_top_k
+from .optimizer import Checkpoints, Trajectory, check_int, merge_top_k
 
 #: gradient ascent's default step count: one batch of ``K`` samples stands for one step.
 DEFAULT_STEPS = 200
@@ -41,15 +40,9 @@ class RandomSearch:
         batch_size: int | None = None,
         checkpoint_every: int = 10,
     ) -> None:
-        if n_samples is not None and (int(n_samples) != n_samples or n_samples < 0):
-            raise ValueError(f"n_samples must be a non-negative integer, got {n_samples}")
-        if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
-        if int(checkpoint_every) != checkpoint_every or checkpoint_every < 1:
-            raise ValueError(f"checkpoint_every must be an integer >= 1, got {checkpoint_every}")
-        self.n_samples = None if n_samples is None else int(n_samples)
-        self.batch_size = None if batch_size is None else int(batch_size)
-        self.checkpoint_every = int(checkpoint_every)
+        self.n_samples = None if n_samples is None else check_int("n_samples", n_samples, 0)
+        self.batch_size = None if batch_size is None else check_int("batch_size", batch_size, 1)
+        self.checkpoint_every = check_int("checkpoint_every", checkpoint_every, 1)
 
     def run(
         self,
@@ -72,7 +65,7 @@ class RandomSearch:
         with torch.no_grad():
             x = space.project(x0.detach().float())
             value = objective(x).float()
-            ckpt = Checkpoints()
+            ckpt = Checkpoints(n_batches, self.checkpoint_every)
             ckpt.record(0, x, value)
             it = range(1, n_batches + 1)
             if progress:
@@ -83,6 +76,6 @@ class RandomSearch:
                 n = min(batch_size, n_samples - (step - 1) * batch_size)
                 new = space.project(space.sample(n).to(device))
                 x, value = merge_top_k(x, value, new, objective(new).float())
-                if step % self.checkpoint_every == 0 or step == n_batches:
+                if ckpt.due(step):
                     ckpt.record(step, x, value)
         return ckpt.trajectory()

@@ -30,7 +30,7 @@ from .gradient_ascent import GradientAscent, Trajectory, random_direction_contro
 from .metrics import FOOLED_MARGIN, curves, summarize
 from .objective import KINDS, SurrogateObjective, check_objective
 from .optimizer import Optimizer
-from .precision import PRECISIONS, fp32_output, precision_context
+from .precision import check_precision, precision_context
 from .random_search import RandomSearch
 
 #: optimizers by name -> (class, description)
@@ -92,7 +92,7 @@ class StudySpec:
         offline_fraction: visible share of the reference data; ``None`` = domain default.
         seed: seeds the surrogate, the optimizer and the random-direction control.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
-        precision: arithmetic of the fit and optimize stages, one of ``PRECISIONS``:
+        precision: arithmetic of the fit and optimize stages, one of ``mbo.precision.PRECISIONS``:
             ``"fp32"`` (default), ``"tf32"`` (TF32 matmuls on CUDA; on CPU exactly fp32) or
             ``"bf16"`` (bfloat16 autocast, CPU or CUDA). The audit's predictions and all
             reported metrics are computed in fp32 either way (see ``mbo.precision``).
@@ -146,8 +146,7 @@ class StudySpec:
             raise ValueError(f"k must be a positive integer, got {self.k}")
         if self.offline_fraction is not None and not 0 < self.offline_fraction <= 1:
             raise ValueError(f"offline_fraction must be in (0, 1], got {self.offline_fraction}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        check_precision(self.precision)
         if not self.fooled_margin >= 0:
             raise ValueError(f"fooled_margin must be >= 0, got {self.fooled_margin}")
         self.make_optimizer()  # validates optimizer options (e.g. negative steps)
@@ -286,8 +285,6 @@ def run_study(
         loc=float(offline.y.mean()),
         scale=float(offline.y.std() or 1.0),
     )
-    if spec.precision == "bf16":
-        objective = fp32_output(objective)
     with (
         torch.random.fork_rng(devices=[device] if device.type == "cuda" else []),
         precision_context(spec.precision, device),

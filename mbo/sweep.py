@@ -297,7 +297,8 @@ def _cached_domain(spec: StudySpec):
     return _DOMAINS[key]
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path`` and rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     tmp.write_text(text)
@@ -309,7 +310,7 @@ def _store(out: Path, study: SweepStudy, result: dict[str, Any]) -> dict[str, An
     rec = study.record() | {"seconds": round(float(result.get("seconds", 0.0)), 3)}
     failed = out / "failed" / f"{study.id}.json"
     if result["status"] != "done":
-        _atomic_write(
+        atomic_write(
             failed,
             json.dumps(
                 rec
@@ -350,10 +351,11 @@ def run_sweep(
     optimizers or objectives) run as one task and fit it once; ``threads`` torch threads per study (1 keeps results identical whatever
     the executor and worker count). Already finished studies are skipped (``status == "skipped"``);
     missing and failed ones run. Writes ``OUT/sweep.yaml``, ``OUT/status.csv``,
-    ``OUT/results.csv`` (one row per finished study) and the leaderboard files.
+    ``OUT/results.csv`` (one row per finished study of this sweep), ``OUT/leaderboard.md`` and
+    ``OUT/leaderboard.csv``.
     """
     from .executors import make_executor
-    from .leaderboard import collect
+    from .leaderboard import collect, write_leaderboard
 
     if not isinstance(sweep, Sweep):
         sweep = Sweep.from_file(sweep)
@@ -362,7 +364,7 @@ def run_sweep(
     for stale in (out / "studies").glob(".tmp-*"):  # left by a killed driver: never results
         shutil.rmtree(stale, ignore_errors=True)
     if sweep.config is not None:
-        _atomic_write(out / "sweep.yaml", yaml.safe_dump(sweep.config, sort_keys=False))
+        atomic_write(out / "sweep.yaml", yaml.safe_dump(sweep.config, sort_keys=False))
 
     records: list[dict[str, Any]] = []
     todo = []
@@ -403,10 +405,12 @@ def run_sweep(
                 bar.close()
     order = {s.id: i for i, s in enumerate(sweep.studies)}
     status = pd.DataFrame(records).sort_values("id", key=lambda c: c.map(order))
-    _atomic_write(out / "status.csv", status.to_csv(index=False))
+    atomic_write(out / "status.csv", status.to_csv(index=False))
     results = collect([out / "studies"])
+    results = results[results["id"].isin(order)]
     if len(results):
-        _atomic_write(out / "results.csv", results.to_csv(index=False))
+        header = f"# Sweep `{sweep.name}`\n"
+        write_leaderboard(results, out, header=header, runs_file="results.csv")
     if progress:
         counts = status["status"].value_counts().to_dict()
         print(f"sweep {sweep.name}: {counts} in {time.perf_counter() - t0:.1f} s")
@@ -417,7 +421,7 @@ def run_sweep(
 
 
 def cmd_sweep(args: Any) -> int:
-    from .leaderboard import format_tables, write_leaderboard
+    from .leaderboard import format_tables, leaderboard
 
     sweep = Sweep.from_file(args.spec)
     out = Path(args.out or sweep.out or Path("runs") / f"sweep-{sweep.name}")
@@ -435,15 +439,10 @@ def cmd_sweep(args: Any) -> int:
         threads=args.threads,
         progress=not args.quiet,
     )
-    from .leaderboard import collect
-
-    runs = collect([out / "studies"])
-    ids = {s.id for s in sweep.studies}
-    runs = runs[runs["id"].isin(ids)]
-    if len(runs):
-        tables, paths = write_leaderboard(runs, out, header=f"# Sweep `{sweep.name}`\n")
-        print(format_tables(tables))
-        print(f"\nwrote {', '.join(str(p) for p in paths)}")
+    if (out / "results.csv").exists():
+        print(format_tables(leaderboard(pd.read_csv(out / "results.csv"))))
+        names = ("results.csv", "leaderboard.md", "leaderboard.csv")
+        print(f"\nwrote {', '.join(str(out / n) for n in names)}")
     failed = status[status.status == "failed"]
     if len(failed):
         print(f"{len(failed)} studies failed (errors in {out}/failed/); re-run to retry them")

@@ -5,7 +5,7 @@ from conftest import FAST
 
 from mbo import StudySpec, run_study
 from mbo.cli import _spec_from_args, build_parser
-from mbo.precision import PRECISIONS, check_precision, fp32_output, precision_context
+from mbo.precision import PRECISIONS, check_precision, precision_context
 
 
 def test_spec_validates_precision():
@@ -49,16 +49,16 @@ def test_context_restores_global_state():
         assert not torch.is_autocast_enabled("cpu")
 
 
-def test_fp32_output_casts_and_delegates():
-    class Obj:
-        kind = "mean"
+def test_objective_values_stay_float32_under_bf16():
+    from mbo import SurrogateObjective
+    from surrogates import make_surrogate
 
-        def __call__(self, x):
-            return x.sum(-1).to(torch.bfloat16)
-
-    f = fp32_output(Obj())
-    assert f(torch.ones(3, 2)).dtype == torch.float32
-    assert f.kind == "mean"
+    s = make_surrogate("mlp", width=8, epochs=1, seed=0)
+    s.fit(torch.rand(32, 2), torch.rand(32))
+    f = SurrogateObjective(s.eval(), lambda x: x)
+    with precision_context("bf16", "cpu"):
+        assert s(torch.ones(3, 2)).dtype == torch.bfloat16  # the network runs in bf16 ...
+        assert f(torch.ones(3, 2)).dtype == torch.float32  # ... its objective is float32
 
 
 def test_tf32_on_cpu_equals_fp32_exactly():
