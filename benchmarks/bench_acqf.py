@@ -45,10 +45,10 @@ from botorch.acquisition import PosteriorMean
 from botorch.acquisition.analytic import AnalyticAcquisitionFunction
 from botorch.optim import optimize_acqf
 
-from domains import make_domain
-from mbo.gradient_ascent import GradientAscent
-from mbo.objective import SurrogateObjective
-from surrogates import SurrogateModel, make_surrogate
+from mbo.evaluation import SurrogateObjective
+from mbo.optimizers import GradientAscent
+from mbo.registry import DOMAINS, SURROGATES
+from surrogates import SurrogateModel
 from surrogates._base import spread
 
 
@@ -91,7 +91,7 @@ def main() -> None:
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    domain = make_domain("styblinski_tang", dim=args.dim, n_reference=args.n_reference)
+    domain = DOMAINS.make("styblinski_tang", dim=args.dim, n_reference=args.n_reference)
     space = domain.space
     offline = domain.offline()
     x_all = offline.x.to(device)
@@ -112,7 +112,7 @@ def main() -> None:
     for name in args.surrogates.split(","):
         t = time.perf_counter()
         opts = {"seed": args.seed} | ({} if name.startswith("gp") else {"epochs": args.epochs})
-        sur = make_surrogate(name, **opts).fit(x_all, y_all).eval()
+        sur = SURROGATES.make(name, **opts).fit(x_all, y_all).eval()
         for p in sur.parameters():
             p.requires_grad_(False)
         print(f"[{name}] fit in {time.perf_counter() - t:.1f} s")

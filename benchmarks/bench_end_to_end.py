@@ -68,7 +68,7 @@ def bench_demo() -> tuple[pd.DataFrame, float]:
 
 
 def bench_suite(suite: str, results: str | None, workers: int | None) -> tuple[pd.DataFrame, dict]:
-    from mbo.leaderboard import collect
+    from mbo.sweeps.leaderboard import collect
 
     info: dict = {}
     if results is None:

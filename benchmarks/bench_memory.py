@@ -77,9 +77,9 @@ def child(a: argparse.Namespace) -> None:
 
     import torch
 
-    from mbo.gradient_ascent import GradientAscent
-    from mbo.objective import SurrogateObjective
-    from surrogates import make_surrogate
+    from mbo.evaluation import SurrogateObjective
+    from mbo.optimizers import GradientAscent
+    from mbo.registry import SURROGATES
 
     torch.set_num_threads(a.threads)
     device = torch.device(a.device)
@@ -102,9 +102,9 @@ def child(a: argparse.Namespace) -> None:
 
             space = BoxSpace(torch.as_tensor(bp.LOWER), torch.as_tensor(bp.UPPER))
         else:
-            from domains import make_domain
+            from mbo.registry import DOMAINS
 
-            space = make_domain("styblinski_tang", dim=30, n_reference=10).space
+            space = DOMAINS.make("styblinski_tang", dim=30, n_reference=10).space
         method = "gd"
 
         def draw(n: int) -> torch.Tensor:
@@ -116,7 +116,7 @@ def child(a: argparse.Namespace) -> None:
     feats = space.features(x, hard=True).to(device)
     y = torch.randn(64, generator=g).to(device)
     opts = {"epochs": 1, "batch_size": 64, "val_fraction": 0.0, "seed": 0}
-    sur = make_surrogate(a.surrogate, **opts).fit(feats, y).eval()
+    sur = SURROGATES.make(a.surrogate, **opts).fit(feats, y).eval()
     for p in sur.parameters():
         p.requires_grad_(False)
     x0 = draw(int(a.k)).to(device)

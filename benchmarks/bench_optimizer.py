@@ -38,8 +38,8 @@ from torch import Tensor
 
 from domains import BoxSpace, CategoricalSpace, Space
 from mbo import GradientAscent
-from mbo.objective import SurrogateObjective
-from surrogates import make_surrogate
+from mbo.evaluation import SurrogateObjective
+from mbo.registry import SURROGATES
 from surrogates._nets import StackedNet
 
 BOX_DIM = 30
@@ -129,7 +129,7 @@ class Problem:
         y = feats[:, :5].sum(1) + 0.1 * torch.randn(n_fit, generator=g)
         opts = {"gp": {"n_hyper": 200}, "gp-sparse": {"epochs": 2}}.get(name, {"epochs": 1})
         t = time.perf_counter()
-        self.surrogate = make_surrogate(name, seed=0, **opts).to(device)
+        self.surrogate = SURROGATES.make(name, seed=0, **opts).to(device)
         self.surrogate.fit(feats.to(device), y.to(device))
         self.surrogate.eval()
         self.fit_s = time.perf_counter() - t

@@ -1,8 +1,10 @@
-"""Design spaces, sealed ground-truth oracles and reference data (knows nothing of surrogates)."""
+"""Design spaces, sealed ground-truth oracles and reference data (knows nothing of surrogates).
+
+Domains are built by name through ``mbo.registry.DOMAINS`` (``mbo list``).
+"""
 
 from ._base import Domain, ReferenceData
 from ._oracle import Oracle, OracleError
-from ._registry import list_domains, make_domain, register_domain
 from ._space import BoxSpace, CategoricalSpace, Space
 
 __all__ = [
@@ -13,7 +15,4 @@ __all__ = [
     "OracleError",
     "ReferenceData",
     "Space",
-    "list_domains",
-    "make_domain",
-    "register_domain",
 ]

@@ -1,35 +1,50 @@
-"""Optimizers, audit, metrics, studies, reports and the CLI (uses domains and surrogates)."""
+"""Optimizers, evaluation, studies, sweeps, reporting and the CLI (uses domains and surrogates).
 
-from .audit import audit, audit_designs
-from .bo_qei import BOqEI
-from .cma_es import CMAES
-from .dbest import DBest
-from .gradient_ascent import GradientAscent, Trajectory, random_direction_control
-from .metrics import FOOLED_MARGIN, curves, spearman, summarize
-from .objective import SurrogateObjective
-from .optimizer import Optimizer
-from .random_search import RandomSearch
-from .study import SealedOracleError, StudyResult, StudySpec, load_run, run_study
+Subpackages, each importing only those before it:
+``optimizers`` -> ``evaluation`` -> ``study`` -> ``sweeps`` -> ``reporting`` -> ``cli``
+(``registry`` sits below them all). The names below are loaded on first use, so
+``import mbo`` (and ``mbo --help``) does not load torch.
+"""
 
-__all__ = [
-    "BOqEI",
-    "CMAES",
-    "DBest",
-    "FOOLED_MARGIN",
-    "GradientAscent",
-    "Optimizer",
-    "RandomSearch",
-    "SealedOracleError",
-    "StudyResult",
-    "StudySpec",
-    "SurrogateObjective",
-    "Trajectory",
-    "audit",
-    "audit_designs",
-    "curves",
-    "load_run",
-    "random_direction_control",
-    "run_study",
-    "spearman",
-    "summarize",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "StudySpec": "mbo.study",
+    "StudyResult": "mbo.study",
+    "SealedOracleError": "mbo.study",
+    "Fitted": "mbo.study",
+    "run_study": "mbo.study",
+    "load_run": "mbo.study",
+    "Optimizer": "mbo.optimizers",
+    "Trajectory": "mbo.optimizers",
+    "GradientAscent": "mbo.optimizers",
+    "CMAES": "mbo.optimizers",
+    "RandomSearch": "mbo.optimizers",
+    "BOqEI": "mbo.optimizers",
+    "DBest": "mbo.optimizers",
+    "SurrogateObjective": "mbo.evaluation",
+    "audit": "mbo.evaluation",
+    "audit_designs": "mbo.evaluation",
+    "summarize": "mbo.evaluation",
+    "curves": "mbo.evaluation",
+    "random_direction_control": "mbo.evaluation",
+    "FOOLED_MARGIN": "mbo.evaluation",
+    "DOMAINS": "mbo.registry",
+    "SURROGATES": "mbo.registry",
+    "OPTIMIZERS": "mbo.registry",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'mbo' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,7 +1,6 @@
 """Models that map a design's features to a score (knows nothing of domains)."""
 
 from ._base import NotFittedError, Surrogate
-from ._registry import list_surrogates, make_surrogate, register_surrogate
 from .gp import GPSurrogate
 from .mlp import MLPSurrogate
 
@@ -11,9 +10,6 @@ __all__ = [
     "NotFittedError",
     "Surrogate",
     "SurrogateModel",
-    "list_surrogates",
-    "make_surrogate",
-    "register_surrogate",
 ]
 
 

@@ -67,7 +67,8 @@ class Surrogate(nn.Module, ABC):
     has_std: bool = False
 
     @abstractmethod
-    def fit(self, x: Tensor, y: Tensor) -> Self: ...
+    def fit(self, x: Tensor, y: Tensor, progress: bool = False) -> Self:
+        """Fit on features ``x`` ``(n, d)`` and labels ``y`` ``(n,)``; ``progress`` shows a bar."""
 
     @abstractmethod
     def forward(self, x: Tensor) -> Tensor: ...

@@ -167,7 +167,7 @@ class GPSurrogate(Surrogate):
             return "exact"
         return self.approximation
 
-    def fit(self, x: Tensor, y: Tensor) -> Self:
+    def fit(self, x: Tensor, y: Tensor, progress: bool = False) -> Self:
         """Fit on features ``x`` ``(n, d)`` and labels ``y`` ``(n,)``."""
         self._validate_params()
         x, y = check_xy(x, y)

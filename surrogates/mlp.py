@@ -71,8 +71,8 @@ class MLPSurrogate(Surrogate):
         lipschitz: float = 1.0,
         head: str = "linear",
         n_centers: int = 64,
-        training: str | TrainingObjective = "mse",
-        training_options: dict[str, Any] | None = None,
+        loss: str | TrainingObjective = "mse",
+        loss_options: dict[str, Any] | None = None,
         epochs: int = 200,
         batch_size: int = 128,
         lr: float = 1e-3,
@@ -91,8 +91,8 @@ class MLPSurrogate(Surrogate):
         self.lipschitz = lipschitz
         self.head = head
         self.n_centers = n_centers
-        self.training = training
-        self.training_options = training_options
+        self.loss = loss
+        self.loss_options = loss_options
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -157,7 +157,7 @@ class MLPSurrogate(Surrogate):
             if isinstance(self.net_.head, RBFHead):
                 with torch.no_grad():
                     self.net_.head.init_from(self.net_.features(xs[tr]))
-            self.objective_ = make_objective(self.training, **(self.training_options or {}))
+            self.objective_ = make_objective(self.loss, **(self.loss_options or {}))
             self.objective_.setup(xs[tr], self.n_members)
             self.history_ = self._train(xs[tr], ys[tr], xs[va], ys[va], progress)
         self.net_.freeze_spectral_norm()

@@ -8,9 +8,9 @@ import pytest
 import torch
 from conftest import LinearSurrogate, TrueFunctionSurrogate
 
-from domains import make_domain
 from mbo import GradientAscent, SurrogateObjective, audit, random_direction_control, summarize
-from mbo.metrics import curves, spearman
+from mbo.evaluation.metrics import curves, spearman
+from mbo.registry import DOMAINS
 from surrogates._base import spread
 
 
@@ -29,7 +29,7 @@ def _ascend(domain, surrogate, steps=100, lr=None, method="gd", k=32):
 
 
 def test_surrogate_that_is_the_oracle_has_no_gap_and_fools_no_one():
-    d = make_domain("branin", n_reference=300)
+    d = DOMAINS.make("branin", n_reference=300)
     off, traj, table = _ascend(d, TrueFunctionSurrogate("branin", 2), steps=60)
     s = summarize(table, d_best=float(d.normalize(off.y.max())))
     assert abs(s["gap"]) < 1e-4
@@ -42,7 +42,7 @@ def test_surrogate_that_is_the_oracle_has_no_gap_and_fools_no_one():
 def test_linear_surrogate_pushed_far_on_interior_maximum_is_fooled():
     # Ackley has its maximum at the centre; a linear model that rises to the right drags
     # designs to the box edge, where Ackley is poor.
-    d = make_domain("ackley", dim=2, n_reference=300)
+    d = DOMAINS.make("ackley", dim=2, n_reference=300)
     off, traj, table = _ascend(d, LinearSurrogate([5.0, 0.0]), steps=200, lr=0.5)
     s = summarize(table)
     assert np.allclose(traj.final[:, 0].numpy(), 32.768)  # projected onto the bound
@@ -53,7 +53,7 @@ def test_linear_surrogate_pushed_far_on_interior_maximum_is_fooled():
 
 
 def test_audit_table_shape_and_columns():
-    d = make_domain("branin", n_reference=200)
+    d = DOMAINS.make("branin", n_reference=200)
     off, traj, table = _ascend(d, TrueFunctionSurrogate(), steps=20, k=8)
     c = len(traj.steps)
     assert traj.steps[0] == 0 and traj.steps[-1] == 20
@@ -80,7 +80,7 @@ def test_audit_table_shape_and_columns():
 
 
 def test_audit_asks_the_oracle_once_per_trajectory():
-    d = make_domain("branin", n_reference=100)
+    d = DOMAINS.make("branin", n_reference=100)
     d.reference_data()
     before = d.oracle.n_calls
     _ascend(d, TrueFunctionSurrogate(), steps=10, k=4)
@@ -141,7 +141,7 @@ def test_spearman():
 
 
 def test_random_direction_control_moves_the_same_distance():
-    d = make_domain("hartmann", n_reference=100)
+    d = DOMAINS.make("hartmann", n_reference=100)
     off = d.offline()
     loc, scale = off.x.mean(0), spread(off.x)
     x0 = off.top(16).x

@@ -8,9 +8,9 @@ import torch
 
 pytest.importorskip("mujoco")
 
-from domains import make_domain  # noqa: E402
 from domains.car import CarDomain, sample_prior, simulate  # noqa: E402
 from domains.car import _blueprint as bp  # noqa: E402
+from mbo.registry import DOMAINS  # noqa: E402
 
 SHORT = {"sim_time": 4.0, "track_seeds": (0,)}
 
@@ -60,7 +60,7 @@ def small(cache_dir) -> CarDomain:
 
 
 def test_registry_and_space():
-    dom = make_domain("car", n_reference=10, workers=0, cache_dir=False, **SHORT)
+    dom = DOMAINS.make("car", n_reference=10, workers=0, cache_dir=False, **SHORT)
     assert isinstance(dom, CarDomain)
     assert dom.space.dim == bp.DIM == 19
     assert len(set(bp.NAMES)) == bp.DIM
@@ -220,15 +220,15 @@ def test_design_columns_and_pictures(small, tmp_path):
 
 
 def test_end_to_end_gradient_ascent_audit(small):
-    from mbo.audit import audit
-    from mbo.gradient_ascent import GradientAscent, random_direction_control
-    from mbo.metrics import summarize
-    from mbo.objective import SurrogateObjective
-    from surrogates import make_surrogate
+    from mbo import GradientAscent, random_direction_control
+    from mbo.evaluation import audit
+    from mbo.evaluation.metrics import summarize
+    from mbo.evaluation.objective import SurrogateObjective
+    from mbo.registry import SURROGATES
     from surrogates._base import spread
 
     off = small.offline()
-    sur = make_surrogate("mlp", epochs=5, width=32, seed=0).fit(off.x, torch.as_tensor(off.y))
+    sur = SURROGATES.make("mlp", epochs=5, width=32, seed=0).fit(off.x, torch.as_tensor(off.y))
     sur.eval()
     starts = off.top(8)
     loc, scale = off.x.mean(0), spread(off.x)
@@ -256,17 +256,17 @@ def test_run_study_on_car(cache_dir, tmp_path):
         optimizer_options={"steps": 5, "checkpoint_every": 5},
         k=8,
     )
-    result = study.run_study(spec, out_dir=tmp_path / "run", plots=False)
+    result = study.run_study(spec, out_dir=tmp_path / "run")
     assert result.summary["k"] == 8
     assert result.summary["oracle_calls_while_optimizing"] == 0
     result.domain.close()
 
 
 def test_car_and_car_control_differ_only_in_the_split():
-    from domains import make_domain
+    from mbo.registry import DOMAINS
 
     car, control = (
-        make_domain("car", n_reference=20, cache_dir=False),
-        make_domain("car-control", n_reference=20, cache_dir=False),
+        DOMAINS.make("car", n_reference=20, cache_dir=False),
+        DOMAINS.make("car-control", n_reference=20, cache_dir=False),
     )
     assert car.default_offline_fraction == 0.8 and control.default_offline_fraction == 0.4

@@ -3,7 +3,8 @@ import pytest
 
 from mbo import StudySpec
 from mbo.cli import main
-from mbo.compare import compare, parse_variant
+from mbo.sweeps.compare import compare
+from mbo.sweeps.ids import parse_variant
 
 BASE = StudySpec(
     domain="branin",
@@ -15,10 +16,11 @@ BASE = StudySpec(
 
 
 def test_compare_writes_one_row_per_variant_and_resumes(tmp_path):
-    table, runs = compare(BASE, ["mlp", "ensemble+min"], [0, 1], tmp_path)
+    table, runs, curves = compare(BASE, ["mlp", "ensemble+min"], [0, 1], tmp_path)
+    assert set(curves["variant"]) == {"mlp", "ensemble+min"} and set(curves["seed"]) == {0, 1}
     assert list(table["variant"]) == ["mlp", "ensemble+min"] and (table["seeds"] == 2).all()
     assert len(runs) == 4 and set(runs["seed"]) == {0, 1}
-    for name in ("compare.csv", "compare.md", "compare.png", "runs.csv"):
+    for name in ("compare.csv", "compare.md", "runs.csv"):
         assert (tmp_path / name).exists()
     # mean/std over seeds are those of the per-run rows
     mlp = runs[runs.variant == "mlp"]
@@ -28,7 +30,7 @@ def test_compare_writes_one_row_per_variant_and_resumes(tmp_path):
     assert "| ensemble+min |" in md and "±" in md
     # a second call reads finished studies back instead of re-running them
     stamp = (tmp_path / "mlp" / "seed0" / "summary.json").stat().st_mtime_ns
-    table2, _ = compare(BASE, ["mlp", "ensemble+min"], [0, 1], tmp_path)
+    table2, _, _ = compare(BASE, ["mlp", "ensemble+min"], [0, 1], tmp_path)
     assert (tmp_path / "mlp" / "seed0" / "summary.json").stat().st_mtime_ns == stamp
     pd.testing.assert_frame_equal(table, table2)
 
@@ -69,6 +71,7 @@ def test_cli_compare(tmp_path, capsys):
     )
     assert code == 0
     assert "linear" in capsys.readouterr().out
+    assert (tmp_path / "compare.png").exists()
     assert (
         main(["compare", "--domain", "branin", "--surrogates", "mlp", "--seeds", "x", "--quiet"])
         == 2

@@ -11,7 +11,7 @@ import torch
 
 from domains import BoxSpace, CategoricalSpace
 from mbo import GradientAscent
-from mbo.objective import SurrogateObjective
+from mbo.evaluation.objective import SurrogateObjective
 from surrogates import MLPSurrogate
 from surrogates._nets import StackedNet
 

@@ -163,24 +163,18 @@ def test_constant_feature_is_harmless():
 def test_gp_runs_in_a_study_and_its_run_folder_reopens(tmp_path):
     from mbo import StudySpec, run_study
     from mbo.study import load_run
-    from surrogates import _registry
 
-    _registry.register_surrogate("gp", GPSurrogate, "Gaussian process (BoTorch)")
-    try:
-        result = run_study(
-            StudySpec(
-                domain="branin",
-                domain_options={"n_reference": 200},
-                surrogate="gp",
-                optimizer_options={"steps": 20},
-                k=16,
-            ),
-            out_dir=tmp_path / "run",
-            plots=False,
-        )
-        reopened = load_run(tmp_path / "run")
-    finally:
-        _registry._REGISTRY.pop("gp", None)
+    result = run_study(
+        StudySpec(
+            domain="branin",
+            domain_options={"n_reference": 200},
+            surrogate="gp",
+            optimizer_options={"steps": 20},
+            k=16,
+        ),
+        out_dir=tmp_path / "run",
+    )
+    reopened = load_run(tmp_path / "run")
     assert math.isfinite(result.summary["gap"])
     assert math.isfinite(result.summary["val_r2"])
     x = result.domain.space.features(result.trajectory.final, hard=True)

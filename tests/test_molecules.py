@@ -15,7 +15,6 @@ pytest.importorskip("selfies")
 from rdkit import Chem  # noqa: E402
 from rdkit.Chem import QED, Crippen, Descriptors  # noqa: E402
 
-from domains import make_domain  # noqa: E402
 from domains.molecules import (  # noqa: E402
     DRUGS,
     OBJECTIVES,
@@ -25,6 +24,7 @@ from domains.molecules import (  # noqa: E402
     is_truncated,
 )
 from domains.molecules._oracles import _sascorer  # noqa: E402
+from mbo.registry import DOMAINS  # noqa: E402
 
 ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
 CAFFEINE = "Cn1c(=O)c2c(ncn2C)n(C)c1=O"
@@ -304,7 +304,7 @@ def test_offline_split_hides_the_top(tiny):
 
 
 def test_describe_and_registry(cache_dir):
-    d = make_domain("molecules", objective="mpo_celecoxib", n_reference=10, cache_dir=cache_dir)
+    d = DOMAINS.make("molecules", objective="mpo_celecoxib", n_reference=10, cache_dir=cache_dir)
     info = d.describe()
     assert info["objective"] == "mpo_celecoxib" and info["n_reference"] == 10
     assert info["L"] == 60 and info["V"] == d.space.vocab_size and info["dim"] == 60 * info["V"]
@@ -312,16 +312,16 @@ def test_describe_and_registry(cache_dir):
 
 # --- end to end ----------------------------------------------------------------------------
 def test_end_to_end_gradient_ascent_audit(tiny):
-    from mbo.audit import audit
-    from mbo.gradient_ascent import GradientAscent, random_direction_control
-    from mbo.metrics import summarize
-    from mbo.objective import SurrogateObjective
-    from surrogates import make_surrogate
+    from mbo import GradientAscent, random_direction_control
+    from mbo.evaluation import audit
+    from mbo.evaluation.metrics import summarize
+    from mbo.evaluation.objective import SurrogateObjective
+    from mbo.registry import SURROGATES
     from surrogates._base import spread
 
     space = tiny.space
     off = tiny.offline()
-    surrogate = make_surrogate("mlp", epochs=5, width=32)
+    surrogate = SURROGATES.make("mlp", epochs=5, width=32)
     surrogate.fit(space.features(off.x, hard=True), torch.as_tensor(off.y, dtype=torch.float32))
     surrogate.eval()
     starts = off.top(8)
@@ -359,6 +359,6 @@ def test_run_study_on_molecules(cache_dir, tmp_path):
         optimizer_options={"steps": 5},
         k=8,
     )
-    result = study.run_study(spec, out_dir=tmp_path, plots=False)
+    result = study.run_study(spec, out_dir=tmp_path)
     assert result.summary["k"] == 8
     assert "smiles" in result.table

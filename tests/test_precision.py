@@ -5,7 +5,7 @@ from conftest import FAST
 
 from mbo import StudySpec, run_study
 from mbo.cli import _spec_from_args, build_parser
-from mbo.precision import PRECISIONS, check_precision, precision_context
+from mbo.study.precision import PRECISIONS, check_precision, precision_context
 
 
 def test_spec_validates_precision():
@@ -51,9 +51,9 @@ def test_context_restores_global_state():
 
 def test_objective_values_stay_float32_under_bf16():
     from mbo import SurrogateObjective
-    from surrogates import make_surrogate
+    from mbo.registry import SURROGATES
 
-    s = make_surrogate("mlp", width=8, epochs=1, seed=0)
+    s = SURROGATES.make("mlp", width=8, epochs=1, seed=0)
     s.fit(torch.rand(32, 2), torch.rand(32))
     f = SurrogateObjective(s.eval(), lambda x: x)
     with precision_context("bf16", "cpu"):

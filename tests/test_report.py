@@ -13,7 +13,7 @@ from conftest import FAST
 
 from mbo import StudySpec, run_study
 from mbo.cli import main
-from mbo.report import ReportOptions, build_report, find_runs
+from mbo.reporting.report import ReportOptions, build_report, find_runs
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -29,7 +29,7 @@ def runs(tmp_path_factory):
     run_study(StudySpec.from_dict(FAST), root / "mlp")
     run_study(StudySpec.from_dict({**FAST, "surrogate": "linear", "seed": 1}), root / "linear")
     other = {**FAST, "domain": "hartmann", "domain_options": {"dim": 3, "n_reference": 100}}
-    run_study(StudySpec.from_dict(other), root / "nested" / "hartmann", plots=False)
+    run_study(StudySpec.from_dict(other), root / "nested" / "hartmann")
     return root
 
 

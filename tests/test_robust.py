@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from mbo.objective import SurrogateObjective
-from surrogates import make_surrogate
+from mbo.evaluation.objective import SurrogateObjective
+from mbo.registry import SURROGATES
 from surrogates._nets import StackedLinear
 from surrogates.training import VAT, make_objective
 
@@ -21,7 +21,7 @@ def _data(n=400, seed=0):
 def _fit(name, **kw):
     x, y = _data()
     opts = {"width": 64, "epochs": 60, "seed": 0, **kw}
-    return make_surrogate(name, **opts).fit(x, y), x, y
+    return SURROGATES.make(name, **opts).fit(x, y), x, y
 
 
 # (preset, extra options, validation R^2 it must reach on the smooth 2-D function)
@@ -33,12 +33,12 @@ VARIANTS = [
     ("pgd", {}, 0.8),
     ("mbo-adv", {}, 0.8),
     ("vat", {}, 0.8),
-    ("grad-penalty", {"training_options": {"weight": 0.01}}, 0.8),
+    ("grad-penalty", {"loss_options": {"weight": 0.01}}, 0.8),
     ("sn-mlp", {}, 0.8),
     ("rbf", {}, 0.9),
     ("rbf-mlp", {}, 0.8),
     # conservatism pulls predictions down: a looser bound after a short fit
-    ("coms", {"epochs": 8, "batch_size": 128, "lr": 3e-3, "training_options": {"steps": 20}}, 0.2),
+    ("coms", {"epochs": 8, "batch_size": 128, "lr": 3e-3, "loss_options": {"steps": 20}}, 0.2),
 ]
 
 
@@ -103,7 +103,7 @@ def test_vat_equals_an_input_gradient_penalty_for_small_eps():
 
 def test_gradient_penalty_flattens_the_model():
     plain, x, _ = _fit("mlp", epochs=40)
-    pen, _, _ = _fit("grad-penalty", epochs=40, training_options={"weight": 1.0})
+    pen, _, _ = _fit("grad-penalty", epochs=40, loss_options={"weight": 1.0})
 
     def grad_norm(m):
         xq = x.clone().requires_grad_(True)
@@ -200,13 +200,13 @@ def test_min_and_lcb_objectives_need_the_right_surrogate():
 
 
 def test_ensemble_of_adversarially_trained_members_composes():
-    m, x, _ = _fit("ensemble", epochs=10, training="fgsm")
+    m, x, _ = _fit("ensemble", epochs=10, loss="fgsm")
     assert m.predict_members(x).shape == (5, len(x))
     assert all(h["adv_loss"] > 0 for h in m.history_)
 
 
 def test_unknown_training_objective_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown training objective"):
-        _fit("mlp", training="nope", epochs=1)
+        _fit("mlp", loss="nope", epochs=1)
     with pytest.raises(ValueError, match="bad options for training objective"):
-        _fit("mlp", training="fgsm", training_options={"epz": 1}, epochs=1)
+        _fit("mlp", loss="fgsm", loss_options={"epz": 1}, epochs=1)

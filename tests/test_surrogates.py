@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from surrogates import MLPSurrogate, NotFittedError, list_surrogates, make_surrogate
+from mbo.registry import SURROGATES
+from surrogates import MLPSurrogate, NotFittedError
 
 
 def _data(n=200, d=3, seed=0):
@@ -69,15 +70,15 @@ def test_wrong_feature_count_at_prediction_is_an_error():
 
 
 def test_registry_presets():
-    assert {"mlp", "mlp-2048", "linear"} <= set(list_surrogates())
-    big = make_surrogate("mlp-2048")
+    assert {"mlp", "mlp-2048", "linear"} <= set(SURROGATES.names())
+    big = SURROGATES.make("mlp-2048")
     assert (big.width, big.depth) == (2048, 2)
-    lin = make_surrogate("linear", epochs=200, lr=1e-2).fit(*_data())
+    lin = SURROGATES.make("linear", epochs=200, lr=1e-2).fit(*_data())
     assert len(lin.net_.hidden) == 0  # a single linear map
     with pytest.raises(ValueError, match="unknown surrogate"):
-        make_surrogate("nope")
-    with pytest.raises(ValueError, match="bad options"):
-        make_surrogate("mlp", colour=1)
+        SURROGATES.make("nope")
+    with pytest.raises(ValueError, match="unknown option"):
+        SURROGATES.make("mlp", colour=1)
 
 
 def test_input_gradients_flow_through_standardization():

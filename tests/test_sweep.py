@@ -10,10 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import mbo.sweep as sweep_mod
+import mbo.sweeps.sweep as sweep_mod
 from mbo.cli import main
-from mbo.leaderboard import aggregate, collect, leaderboard, mean_rank
-from mbo.sweep import Sweep, expand, run_sweep, study_id
+from mbo.study import Fitted
+from mbo.sweeps.ids import study_id
+from mbo.sweeps.leaderboard import aggregate, collect, leaderboard, mean_rank
+from mbo.sweeps.sweep import Sweep, expand, run_sweep
 
 TINY = {
     "name": "tiny",
@@ -189,7 +191,7 @@ def test_studies_sharing_a_fit_fit_once_and_equal_separate_runs(tmp_path, monkey
     with pytest.raises(ValueError, match="fit_key"):
         other = StudySpec.from_dict({**study.spec.to_dict(), "seed": 9})
         res = run_study(StudySpec.from_dict(sweep.studies[0].spec.to_dict()))
-        run_study(other, fitted=res.surrogate)
+        run_study(other, fitted=Fitted(res.surrogate, res.fit_key))
 
 
 def _write(tmp_path, data) -> str:

@@ -11,7 +11,7 @@ import torch
 from conftest import FAST
 
 from mbo import StudySpec, run_study
-from mbo import views as V
+from mbo.reporting import views as V
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -23,13 +23,13 @@ def tiny(**over) -> StudySpec:
 
 @pytest.fixture(scope="module")
 def branin(tmp_path_factory):
-    return run_study(tiny(), tmp_path_factory.mktemp("views") / "mlp", plots=False)
+    return run_study(tiny(), tmp_path_factory.mktemp("views") / "mlp")
 
 
 @pytest.fixture(scope="module")
 def linear(tmp_path_factory):
     spec = tiny(surrogate="linear", seed=1, surrogate_options={"epochs": 20})
-    return run_study(spec, tmp_path_factory.mktemp("views") / "linear", plots=False)
+    return run_study(spec, tmp_path_factory.mktemp("views") / "linear")
 
 
 def _row(result, design_id: int, step: int) -> pd.Series:
@@ -127,7 +127,7 @@ def test_transfer_matrix_diagonal_is_each_surrogates_own_prediction(branin, line
 
 def test_transfer_matrix_refuses_mixed_domains(branin):
     other = run_study(  # same function, different reference data: another normalization
-        tiny(domain_options={"n_reference": 50}, optimizer_options={"steps": 2}), plots=False
+        tiny(domain_options={"n_reference": 50}, optimizer_options={"steps": 2})
     )
     with pytest.raises(ValueError, match="one domain"):
         V.transfer_matrix([branin, other])
@@ -159,7 +159,7 @@ MOLECULES = {
 
 
 def test_views_on_a_tiny_molecule_study(tmp_path):
-    res = run_study(StudySpec.from_dict(MOLECULES), plots=False)
+    res = run_study(StudySpec.from_dict(MOLECULES))
     sweep = V.gradient_sweep(res, n=9)
     # categorical: every point is decoded; relaxed and decoded predictions differ somewhere
     assert (sweep["predicted_relaxed_norm"] - sweep["predicted_norm"]).abs().max() > 1e-6

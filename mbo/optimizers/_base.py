@@ -1,13 +1,17 @@
-"""What every optimizer shares: the protocol, and helpers for the derivative-free baselines."""
+"""What every optimizer shares: the base class and its prepared problem, the trajectory and
+checkpoint recorder, and helpers for the derivative-free baselines."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 from torch import Tensor
+from tqdm.auto import tqdm
 
 from domains import BoxSpace, CategoricalSpace, Space
 
@@ -35,8 +39,63 @@ class Trajectory:
         return self.x[-1]
 
 
-class Optimizer(Protocol):
-    """Moves ``K`` designs to maximize an objective; hyperparameters go to ``__init__``."""
+@dataclass
+class Problem:
+    """What an optimizer works on, prepared once by :meth:`Optimizer.run`.
+
+    Attributes:
+        objective: design tensors ``(N, *shape)`` -> values ``(N,)`` to maximize.
+        x0: the start designs ``(K, *shape)``, projected into the space, float32, a copy.
+        space: the design space (``project``, ``features``, maybe ``sample``).
+        loc, scale: the standardization ``z = (x - loc) / scale``, each broadcast to one
+            design ``shape`` on ``x0``'s device (zeros and ones when none was given).
+        identity: whether ``loc``/``scale`` are the identity (``z`` is ``x``).
+        progress: show a progress bar.
+    """
+
+    objective: Callable[[Tensor], Tensor]
+    x0: Tensor
+    space: Space
+    loc: Tensor
+    scale: Tensor
+    identity: bool
+    progress: bool = False
+
+    @property
+    def k(self) -> int:
+        return self.x0.shape[0]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.x0.shape[1:])
+
+    @property
+    def device(self) -> torch.device:
+        return self.x0.device
+
+    def to_z(self, x: Tensor) -> Tensor:
+        """Standardized designs ``(N, *shape)``."""
+        return (x - self.loc) / self.scale
+
+    def from_z(self, z: Tensor) -> Tensor:
+        """Designs from standardized ones (not projected)."""
+        return self.loc + self.scale * z
+
+    def steps(self, n: int, desc: str) -> Iterable[int]:
+        """``1 .. n``, with a progress bar labelled ``desc`` when ``progress`` is on."""
+        it: Iterable[int] = range(1, n + 1)
+        if self.progress:
+            it = tqdm(it, desc=desc, leave=False)
+        return it
+
+
+class Optimizer(ABC):
+    """Moves ``K`` designs to maximize an objective; hyperparameters go to ``__init__``.
+
+    Subclasses implement :meth:`optimize`; :meth:`run` holds the prologue every optimizer
+    shares (checking the starts against the space, projecting them, preparing the
+    standardization) so none repeats it. ``get_params`` returns ``__init__``'s arguments.
+    """
 
     def run(
         self,
@@ -47,8 +106,29 @@ class Optimizer(Protocol):
         scale: Tensor | None = None,
         progress: bool = False,
     ) -> Trajectory:
-        """Optimize from start designs ``x0`` ``(K, *shape)``; step 0 holds ``x0`` exactly."""
-        ...
+        """Optimize from start designs ``x0`` ``(K, *shape)``; ``loc``/``scale`` (the offline
+        designs' mean and spread, broadcastable to one design) standardize the space.
+        Step 0 of the trajectory holds the projected starts."""
+        space.check(x0)
+        identity = (loc is None or not bool((loc != 0).any())) and (
+            scale is None or not bool((scale != 1).any())
+        )
+        loc, scale = standardizers(x0, loc, scale)
+        x = space.project(x0.detach().float()).clone()  # never x0 itself
+        return self.optimize(Problem(objective, x, space, loc, scale, identity, progress))
+
+    @abstractmethod
+    def optimize(self, problem: Problem) -> Trajectory:
+        """Run on a prepared :class:`Problem`."""
+
+    def get_params(self) -> dict[str, Any]:
+        """Hyperparameters as given to ``__init__``."""
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {n: getattr(self, n) for n in names if hasattr(self, n)}
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
 
 
 def box_bounds(space: Space) -> tuple[Tensor, Tensor] | None:

@@ -11,8 +11,6 @@ from typing import Any
 
 import yaml
 
-from .metrics import summary_rows
-
 #: the demo's two studies: one where the surrogate is fooled, one control where ascent works.
 DEMO_STUDIES: dict[str, dict[str, Any]] = {
     "fooled": {
@@ -42,6 +40,8 @@ def format_summaries(summaries: dict[str, dict[str, Any]]) -> str:
     names = list(summaries)
     width = max(12, *(len(n) for n in names))
     lines = [f"{'metric (normalized)':36s}" + "".join(f"{n:>{width + 2}s}" for n in names)]
+    from ..evaluation import summary_rows
+
     rows = summary_rows(summaries)
     for key, label in rows:
         cells = []
@@ -55,7 +55,7 @@ def format_summaries(summaries: dict[str, dict[str, Any]]) -> str:
 
 
 def _spec_from_args(args: argparse.Namespace):
-    from .study import StudySpec
+    from ..study import StudySpec
 
     data: dict[str, Any] = StudySpec.from_file(args.config).to_dict() if args.config else {}
     for key in (
@@ -98,15 +98,12 @@ def _spec_from_args(args: argparse.Namespace):
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from domains import list_domains
-    from surrogates import list_surrogates
-
-    from .study import OPTIMIZERS
+    from ..registry import DOMAINS, OPTIMIZERS, SURROGATES
 
     for title, items in (
-        ("domains", list_domains()),
-        ("surrogates", list_surrogates()),
-        ("optimizers", {k: d for k, (_, d) in OPTIMIZERS.items()}),
+        ("domains", DOMAINS.names()),
+        ("surrogates", SURROGATES.names()),
+        ("optimizers", OPTIMIZERS.names()),
     ):
         print(f"{title}:")
         for name, desc in items.items():
@@ -115,13 +112,15 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .study import run_study
+    from ..reporting import save_study_figures
+    from ..study import run_study
 
     spec = _spec_from_args(args)
     out = Path(args.out) if args.out else Path("runs") / spec.label.replace(" ", "_")
     print(f"running {spec.label} -> {out}")
     t = time.perf_counter()
     result = run_study(spec, out, progress=not args.quiet)
+    save_study_figures(result, out)
     print(format_summaries({spec.label: result.summary}))
     print(
         f"\nwrote {out}/ (audit.parquet, summary.json, curves.csv, PNGs) in {time.perf_counter() - t:.1f} s"
@@ -130,7 +129,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .compare import compare, format_table
+    from ..reporting import plot_comparison
+    from ..sweeps.compare import compare, format_table
 
     args.surrogate = args.surrogate or args.surrogates.split(",")[0].split("+")[0]
     base = _spec_from_args(args)
@@ -142,7 +142,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("runs") / f"compare-{base.domain}"
     print(f"comparing {variants} on {base.domain} over seeds {seeds} -> {out}")
     t = time.perf_counter()
-    table, _ = compare(base, variants, seeds, out, progress=not args.quiet)
+    table, _, curves = compare(base, variants, seeds, out, progress=not args.quiet)
+    plot_comparison(curves, out / "compare.png", title=f"{base.domain}: {len(seeds)} seeds")
     print(format_table(table))
     print(
         f"\nwrote {out}/compare.csv, compare.md, compare.png, runs.csv in {time.perf_counter() - t:.1f} s"
@@ -151,7 +152,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .study import StudySpec, run_study
+    from ..reporting import save_study_figures
+    from ..study import StudySpec, run_study
 
     out = Path(args.out)
     t0 = time.perf_counter()
@@ -160,6 +162,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         spec = StudySpec.from_dict({**study, "seed": args.seed, "device": args.device})
         print(f"[{key}] {spec.label}")
         result = run_study(spec, out / key, progress=not args.quiet)
+        save_study_figures(result, out / key)
         summaries[key] = result.summary
     print()
     print(format_summaries(summaries))
@@ -274,19 +277,155 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
     c.set_defaults(func=cmd_compare)
     # --- subcommands defined in their own modules register below ---
-    from .report import add_parser as _add_report
-
     _add_report(sub)
-    from .leaderboard import add_parser as _add_leaderboard
-    from .sweep import add_parser as _add_sweep
-
     _add_sweep(sub)
     _add_leaderboard(sub)
     return p
 
 
+# --- report ----------------------------------------------------------------------------------
+def cmd_report(args: argparse.Namespace) -> int:
+    from ..reporting.report import ReportOptions, build_report
+
+    step: str | int = args.step
+    if isinstance(step, str) and step.lstrip("-").isdigit():
+        step = int(step)
+    opts = ReportOptions(
+        design_id=args.design,
+        step=step,  # type: ignore[arg-type]
+        grid=args.grid,
+        sweep_points=args.sweep_points,
+        seed=args.seed,
+    )
+    t = time.perf_counter()
+    out = build_report(args.path, args.out, opts, progress=None if args.quiet else print)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - t:.1f} s")
+    return 0
+
+
+def _add_report(sub: Any) -> argparse.ArgumentParser:
+    """Register ``mbo report`` on the CLI's subparsers."""
+    r = sub.add_parser(
+        "report",
+        help="one self-contained HTML report of a run folder or a folder of runs",
+        description="Write ONE self-contained HTML file (images embedded, no network) with "
+        "each study's spec, summary table and teaching views (trajectory, 1-D sweep along the "
+        "gradient, 2-D cross-section, top designs), plus a transfer matrix for studies that "
+        "share a domain. The data of every view is saved beside its PNG in <run>/views/.",
+    )
+    r.add_argument("path", help="a run folder, or a folder holding run folders (e.g. runs/demo)")
+    r.add_argument("--out", help="HTML file to write (default <path>/report.html)")
+    r.add_argument(
+        "--design", type=int, default=0, help="design id the sweep and cross-section start from"
+    )
+    r.add_argument(
+        "--step",
+        default="start",
+        help="'start', 'final' or a checkpoint step: where that design is taken (default start)",
+    )
+    r.add_argument("--grid", type=int, default=31, help="cross-section grid points per side")
+    r.add_argument("--sweep-points", type=int, default=81, dest="sweep_points")
+    r.add_argument("--seed", type=int, default=0, help="seed of the random directions")
+    r.add_argument("--quiet", action="store_true", help="no progress lines")
+    r.set_defaults(func=cmd_report)
+    return r
+
+
+# --- sweep -------------------------------------------------------------------------
+
+
+def cmd_sweep(args: Any) -> int:
+    import pandas as pd
+
+    from ..reporting import save_study_figures
+    from ..sweeps.leaderboard import format_tables, leaderboard
+    from ..sweeps.sweep import Sweep, is_finished, run_sweep
+
+    sweep = Sweep.from_file(args.spec)
+    out = Path(args.out or sweep.out or Path("runs") / f"sweep-{sweep.name}")
+    if args.dry_run:
+        for s in sweep.studies:
+            state = "done" if is_finished(out, s.id) else "todo"
+            print(f"{state:5s} {s.id}  [{s.task} | {s.method}]")
+        return 0
+    status = run_sweep(
+        sweep,
+        out,
+        executor=args.executor,
+        workers=args.workers,
+        address=args.address,
+        threads=args.threads,
+        progress=not args.quiet,
+        figures=save_study_figures,
+    )
+    if (out / "results.csv").exists():
+        print(format_tables(leaderboard(pd.read_csv(out / "results.csv"))))
+        names = ("results.csv", "leaderboard.md", "leaderboard.csv")
+        print(f"\nwrote {', '.join(str(out / n) for n in names)}")
+    failed = status[status.status == "failed"]
+    if len(failed):
+        print(f"{len(failed)} studies failed (errors in {out}/failed/); re-run to retry them")
+        return 1
+    return 0
+
+
+def _add_sweep(sub: Any) -> Any:
+    """Register ``mbo sweep`` on the CLI's subparsers."""
+    EXECUTORS = ("local", "ray")
+
+    r = sub.add_parser(
+        "sweep",
+        help="run a grid of studies from a YAML sweep file (resumable; local or Ray)",
+        description="Expand a sweep file (base spec x grid axes) into studies with stable ids "
+        "and run those not finished yet under OUT/studies/<id>; failed studies are recorded in "
+        "OUT/failed/ and retried on the next run. Ends with the leaderboard (OUT/leaderboard.md).",
+    )
+    r.add_argument("spec", help="sweep file (YAML), e.g. benchmarks/suites/small.yaml")
+    r.add_argument("--out", help="output folder (default: the file's `out`, else runs/sweep-NAME)")
+    r.add_argument("--executor", choices=EXECUTORS, default="local")
+    r.add_argument("--workers", type=int, help="parallel studies (default: one per CPU core)")
+    r.add_argument("--address", help="Ray cluster address (default: start a local instance)")
+    r.add_argument("--threads", type=int, default=1, help="torch threads per study (default 1)")
+    r.add_argument("--dry-run", action="store_true", help="list studies and their state, run none")
+    r.add_argument("--quiet", action="store_true")
+    r.set_defaults(func=cmd_sweep)
+    return r
+
+
+# --- leaderboard ---
+def cmd_leaderboard(args: Any) -> int:
+    from ..sweeps.leaderboard import collect, format_tables, write_leaderboard
+
+    runs = collect(args.results)
+    if runs.empty:
+        raise ValueError(f"no finished studies (summary.json) under {args.results}")
+    out = Path(args.out) if args.out else Path(args.results[0])
+    tables, paths = write_leaderboard(runs, out)
+    print(format_tables(tables))
+    print(f"\nwrote {', '.join(str(p) for p in paths)}")
+    return 0
+
+
+def _add_leaderboard(sub: Any) -> Any:
+    """Register ``mbo leaderboard`` on the CLI's subparsers."""
+    r = sub.add_parser(
+        "leaderboard",
+        help="Design-Bench-style tables (p100, p50, gap/fooled, mean rank) over finished studies",
+        description="Aggregate every finished study (folders with summary.json) under RESULTS "
+        "into tables with methods as rows and tasks as columns; print them and write "
+        "leaderboard.md, leaderboard.csv and runs.csv.",
+    )
+    r.add_argument("results", nargs="+", help="sweep output folders, compare folders, run folders")
+    r.add_argument("--out", help="where to write the files (default: the first RESULTS folder)")
+    r.set_defaults(func=cmd_leaderboard)
+    return r
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    import matplotlib
+
+    matplotlib.use("Agg")  # the command line draws into files, never on a screen
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError) as err:

@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Callable
 
 import torch
+from botorch.acquisition.logei import qLogExpectedImprovement
+from botorch.exceptions.errors import ModelFittingError
+from botorch.fit import fit_gpytorch_mll
+from botorch.models import SingleTaskGP
+from botorch.models.transforms import Normalize, Standardize
+from botorch.optim import optimize_acqf
+from gpytorch.mlls import ExactMarginalLogLikelihood
 from torch import Tensor
 
-from domains import Space
-
-from .optimizer import (
-    Checkpoints,
-    Trajectory,
-    box_bounds,
-    check_int,
-    merge_top_k,
-    standardizers,
-)
+from ._base import Checkpoints, Optimizer, Problem, Trajectory, box_bounds, check_int, merge_top_k
 
 
-class BOqEI:
+class BOqEI(Optimizer):
     """Batch Bayesian optimization with q-(log-)expected improvement, run on the objective.
 
     As in Design-Bench's BO-qEI, the black box is the *surrogate* objective (the oracle stays
@@ -88,24 +85,15 @@ class BOqEI:
         self.n_init, self.max_train, self.maxiter = int(n_init), int(max_train), int(maxiter)
         self.fit_maxiter, self.checkpoint_every = int(fit_maxiter), int(checkpoint_every)
 
-    def run(
-        self,
-        objective: Callable[[Tensor], Tensor],
-        x0: Tensor,
-        space: Space,
-        loc: Tensor | None = None,
-        scale: Tensor | None = None,
-        progress: bool = False,
-    ) -> Trajectory:
-        """Run BO from the starts ``x0`` ``(K, *shape)``."""
-        space.check(x0)
+    def optimize(self, p: Problem) -> Trajectory:
+        """Run BO from the starts."""
+        space, objective, loc, scale = p.space, p.objective, p.loc, p.scale
         box = box_bounds(space)
         if box is None:
             raise ValueError(f"BO-qEI needs a space with a box (bounds); {space!r} has none")
         if self.n_init and not hasattr(space, "sample"):
             raise ValueError(f"n_init > 0 needs a space with sample(); {space!r} has none")
-        shape, device = tuple(x0.shape[1:]), x0.device
-        loc, scale = standardizers(x0, loc, scale)
+        shape, device = p.shape, p.device
         lo, hi = ((b.to(device) - loc) / scale for b in box)
         bounds = torch.stack([lo.flatten(), hi.flatten()]).double()  # (2, d)
 
@@ -113,7 +101,7 @@ class BOqEI:
             return ((x - loc) / scale).flatten(1).double()
 
         with torch.no_grad():
-            x = space.project(x0.detach().float())
+            x = p.x0
             value = objective(x).float()
         ckpt = Checkpoints(self.iterations, self.checkpoint_every)
         ckpt.record(0, x, value)
@@ -127,12 +115,7 @@ class BOqEI:
             train_z = torch.cat([train_z, to_z(new)])
             train_y = torch.cat([train_y, new_v.double()])
 
-        it = range(1, self.iterations + 1)
-        if progress:
-            from tqdm.auto import tqdm
-
-            it = tqdm(it, desc="BO-qEI", leave=False)
-        for step in it:
+        for step in p.steps(self.iterations, "BO-qEI"):
             z, hyper = self._propose(train_z, train_y, bounds, hyper)
             new = space.project(loc + scale * z.float().view(-1, *shape))
             with torch.no_grad():
@@ -157,14 +140,6 @@ class BOqEI:
     def _fit_and_maximize(
         self, train_z: Tensor, train_y: Tensor, bounds: Tensor, hyper: dict[str, dict] | None
     ) -> tuple[Tensor, dict[str, dict]]:
-        from botorch.acquisition.logei import qLogExpectedImprovement
-        from botorch.exceptions.errors import ModelFittingError
-        from botorch.fit import fit_gpytorch_mll
-        from botorch.models import SingleTaskGP
-        from botorch.models.transforms import Normalize, Standardize
-        from botorch.optim import optimize_acqf
-        from gpytorch.mlls import ExactMarginalLogLikelihood
-
         ok = torch.isfinite(train_y)
         train_z, train_y = train_z[ok], train_y[ok]
         if len(train_y) > self.max_train:

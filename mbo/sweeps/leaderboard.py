@@ -17,6 +17,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ..study import StudySpec, atomic_write
+from .ids import method_label, task_label
+
 #: per-study columns of :func:`collect` besides the labels
 METRICS = [
     "p100",
@@ -41,9 +44,6 @@ TABLES = [
 def collect(paths: list[str | Path]) -> pd.DataFrame:
     """One row per finished study found under ``paths`` (recursively; ``summary.json`` marks a
     finished run folder): ``task, method, seed, id, <metrics>, fit_s, optimize_s, path``."""
-    from .study import StudySpec
-    from .sweep import method_label, task_label
-
     rows: list[dict[str, Any]] = []
     seen: set[Path] = set()
     for root in map(Path, paths):
@@ -181,8 +181,6 @@ def write_leaderboard(
     """Write ``leaderboard.md``, ``leaderboard.csv`` (long: method, task, metric, mean, std,
     n) and ``runs_file`` (one row per study, as :func:`collect` gives) into ``out_dir``, each
     atomically (a temporary file renamed into place)."""
-    from .sweep import atomic_write
-
     out = Path(out_dir)
     tables = leaderboard(runs)
     paths = [out / "leaderboard.md", out / "leaderboard.csv", out / runs_file]
@@ -202,29 +200,3 @@ def format_tables(tables: dict[str, pd.DataFrame]) -> str:
     for key, title, _, _ in TABLES:
         parts.append(f"{title}\n{tables[key].to_string()}")
     return "\n\n".join(parts)
-
-
-def cmd_leaderboard(args: Any) -> int:
-    runs = collect(args.results)
-    if runs.empty:
-        raise ValueError(f"no finished studies (summary.json) under {args.results}")
-    out = Path(args.out) if args.out else Path(args.results[0])
-    tables, paths = write_leaderboard(runs, out)
-    print(format_tables(tables))
-    print(f"\nwrote {', '.join(str(p) for p in paths)}")
-    return 0
-
-
-def add_parser(sub: Any) -> Any:
-    """Register ``mbo leaderboard`` on the CLI's subparsers."""
-    r = sub.add_parser(
-        "leaderboard",
-        help="Design-Bench-style tables (p100, p50, gap/fooled, mean rank) over finished studies",
-        description="Aggregate every finished study (folders with summary.json) under RESULTS "
-        "into tables with methods as rows and tasks as columns; print them and write "
-        "leaderboard.md, leaderboard.csv and runs.csv.",
-    )
-    r.add_argument("results", nargs="+", help="sweep output folders, compare folders, run folders")
-    r.add_argument("--out", help="where to write the files (default: the first RESULTS folder)")
-    r.set_defaults(func=cmd_leaderboard)
-    return r

@@ -33,25 +33,20 @@ import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import torch  # noqa: E402
-from torch import Tensor  # noqa: E402
+from domains import CategoricalSpace
+from surrogates._base import spread
 
-from domains import CategoricalSpace  # noqa: E402
-from surrogates._base import spread  # noqa: E402
-
-from .audit import audit_designs, predict_batched, surrogate_device  # noqa: E402
-from .plots import PRED, TRUE, plot_trajectory  # noqa: E402
-
-if TYPE_CHECKING:
-    from .study import StudyResult
+from ..evaluation import audit_designs, predict_batched, surrogate_device
+from ..study import StudyResult
+from .plots import PRED, TRUE, plot_trajectory
 
 #: a projection that moves a point by more than this (raw design units) counts as clipping.
 CLIP_TOL = 1e-6
@@ -66,6 +61,8 @@ def study_coordinates(result: StudyResult) -> tuple[Tensor, Tensor]:
     The offline data's per-entry mean and spread for spaces that standardize (boxes), zeros
     and ones otherwise (logits), exactly as :func:`mbo.study.run_study` sets them up.
     """
+    if result.x_loc is not None and result.x_scale is not None:
+        return result.x_loc.cpu(), result.x_scale.cpu()
     space, x = result.domain.space, result.offline.x.float()
     if space.standardize:
         return x.mean(0), spread(x)

@@ -33,7 +33,6 @@ study is recorded in ``OUT/failed/<id>.json`` (error and traceback) and the swee
 from __future__ import annotations
 
 import copy
-import hashlib
 import io
 import itertools
 import json
@@ -45,15 +44,20 @@ import time
 import traceback
 import uuid
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import torch
 import yaml
+from tqdm.auto import tqdm
 
-from .compare import parse_variant
-from .study import StudySpec
+from ..study import Fitted, StudyResult, StudySpec, atomic_write, make_domain, run_study
+from .executors import make_executor
+from .ids import method_label, parse_variant, study_id, task_label
+from .leaderboard import collect, write_leaderboard
 
 #: mapping keys of a grid value that label a study and never reach its spec
 LABEL_KEYS = ("task", "method")
@@ -182,31 +186,6 @@ def _set(spec: dict[str, Any], key: str, value: Any) -> None:
         spec[key] = value
 
 
-def study_id(spec: StudySpec) -> str:
-    """Stable id of a resolved spec: readable prefix + hash of every field but ``name``."""
-    data = spec.to_dict()
-    data.pop("name")
-    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
-    obj = "" if spec.objective == "mean" else f"+{spec.objective}"
-    return f"{spec.domain}-{spec.surrogate}{obj}-{spec.optimizer}-s{spec.seed}-{digest[:10]}"
-
-
-def task_label(spec: StudySpec) -> str:
-    """``domain`` plus its options and offline fraction, e.g. ``styblinski_tang(dim=16)``."""
-    opts = ",".join(f"{k}={v}" for k, v in sorted(spec.domain_options.items()))
-    if spec.offline_fraction is not None:
-        opts += ("," if opts else "") + f"offline={spec.offline_fraction}"
-    return f"{spec.domain}({opts})" if opts else spec.domain
-
-
-def method_label(spec: StudySpec) -> str:
-    """``surrogate[+objective] / optimizer``; ``D(best)`` for the top offline designs."""
-    if spec.optimizer == "dbest":
-        return "D(best)"
-    obj = "" if spec.objective == "mean" else f"+{spec.objective}"
-    return f"{spec.surrogate}{obj} / {spec.optimizer}"
-
-
 # --- running ------------------------------------------------------------------------------
 
 
@@ -215,7 +194,8 @@ def is_finished(out: Path, sid: str) -> bool:
 
 
 def run_packed(task: dict[str, Any], threads: int | None = None) -> dict[str, Any]:
-    """Run the studies of ``task = {"specs": [spec dicts], "plots": bool}`` — studies that
+    """Run the studies of ``task = {"specs": [spec dicts], "figures": callable or None}`` —
+    ``figures(result, run_dir)`` draws a study's pictures into its folder — studies that
     share one fitted surrogate (equal :meth:`StudySpec.fit_key`), fit once — each in a private
     temporary folder; return ``{"studies": [result, ...]}``, each result holding its folder as
     tar bytes (``status == "done"``) or its error and traceback (``"failed"``).
@@ -224,8 +204,6 @@ def run_packed(task: dict[str, Any], threads: int | None = None) -> dict[str, An
     process pools and Ray). Never raises. Warnings a study raises are kept in its folder's
     ``warnings.txt`` instead of flooding the sweep's terminal.
     """
-    import torch
-
     if threads:
         torch.set_num_threads(int(threads))
     fitted = None
@@ -233,8 +211,6 @@ def run_packed(task: dict[str, Any], threads: int | None = None) -> dict[str, An
     for spec_dict in task["specs"]:
         t = time.perf_counter()
         try:
-            from .study import run_study
-
             spec = StudySpec.from_dict(spec_dict)
             with (
                 tempfile.TemporaryDirectory(prefix="mbo-study-") as tmp,
@@ -245,11 +221,12 @@ def run_packed(task: dict[str, Any], threads: int | None = None) -> dict[str, An
                     spec,
                     Path(tmp) / "run",
                     progress=False,
-                    plots=task.get("plots", True),
                     domain=_cached_domain(spec),
                     fitted=fitted,
                 )
-                fitted = res.surrogate
+                fitted = Fitted(res.surrogate, res.fit_key)
+                if task.get("figures") is not None:
+                    task["figures"](res, Path(tmp) / "run")
                 if caught:
                     text = "\n".join(f"{w.category.__name__}: {w.message}" for w in caught)
                     (Path(tmp) / "run" / "warnings.txt").write_text(text + "\n")
@@ -287,22 +264,12 @@ _DOMAINS: dict[str, Any] = {}
 
 def _cached_domain(spec: StudySpec):
     """Domains are reused within a worker process (reference data, oracle cache)."""
-    from domains import make_domain
-
     key = json.dumps([spec.domain, spec.domain_options], sort_keys=True, default=str)
     if key not in _DOMAINS:
         if len(_DOMAINS) >= 4:
             _DOMAINS.pop(next(iter(_DOMAINS)))
-        _DOMAINS[key] = make_domain(spec.domain, **spec.domain_options)
+        _DOMAINS[key] = make_domain(spec)
     return _DOMAINS[key]
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path`` and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _store(out: Path, study: SweepStudy, result: dict[str, Any]) -> dict[str, Any]:
@@ -342,6 +309,7 @@ def run_sweep(
     address: str | None = None,
     threads: int = 1,
     progress: bool = True,
+    figures: Callable[[StudyResult, Path], Any] | None = None,
 ) -> pd.DataFrame:
     """Run every study of ``sweep`` not yet finished in ``out_dir``; return the status table.
 
@@ -352,11 +320,10 @@ def run_sweep(
     the executor and worker count). Already finished studies are skipped (``status == "skipped"``);
     missing and failed ones run. Writes ``OUT/sweep.yaml``, ``OUT/status.csv``,
     ``OUT/results.csv`` (one row per finished study of this sweep), ``OUT/leaderboard.md`` and
-    ``OUT/leaderboard.csv``.
+    ``OUT/leaderboard.csv``. ``figures(result, run_dir)`` (a module-level function, so it
+    pickles to workers; e.g. ``mbo.reporting.save_study_figures``) draws each study's
+    pictures when the sweep's ``plots`` is on.
     """
-    from .executors import make_executor
-    from .leaderboard import collect, write_leaderboard
-
     if not isinstance(sweep, Sweep):
         sweep = Sweep.from_file(sweep)
     out = Path(out_dir or sweep.out or Path("runs") / f"sweep-{sweep.name}")
@@ -375,8 +342,6 @@ def run_sweep(
             todo.append(s)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
         print(f"sweep {sweep.name}: {len(sweep.studies)} studies, {len(todo)} to run -> {out}")
         bar = tqdm(total=len(todo), desc="studies", unit="study")
     t0 = time.perf_counter()
@@ -388,7 +353,11 @@ def run_sweep(
         ex = make_executor(executor, workers=workers, address=address, threads=threads)
         try:
             tasks = [
-                {"specs": [s.spec.to_dict() for s in b], "plots": sweep.plots} for b in batches
+                {
+                    "specs": [s.spec.to_dict() for s in b],
+                    "figures": figures if sweep.plots else None,
+                }
+                for b in batches
             ]
             for i, result in ex.map_unordered(run_packed, tasks):
                 per_study = result.get("studies") or [result] * len(batches[i])  # worker died
@@ -415,59 +384,3 @@ def run_sweep(
         counts = status["status"].value_counts().to_dict()
         print(f"sweep {sweep.name}: {counts} in {time.perf_counter() - t0:.1f} s")
     return status.reset_index(drop=True)
-
-
-# --- command line -------------------------------------------------------------------------
-
-
-def cmd_sweep(args: Any) -> int:
-    from .leaderboard import format_tables, leaderboard
-
-    sweep = Sweep.from_file(args.spec)
-    out = Path(args.out or sweep.out or Path("runs") / f"sweep-{sweep.name}")
-    if args.dry_run:
-        for s in sweep.studies:
-            state = "done" if is_finished(out, s.id) else "todo"
-            print(f"{state:5s} {s.id}  [{s.task} | {s.method}]")
-        return 0
-    status = run_sweep(
-        sweep,
-        out,
-        executor=args.executor,
-        workers=args.workers,
-        address=args.address,
-        threads=args.threads,
-        progress=not args.quiet,
-    )
-    if (out / "results.csv").exists():
-        print(format_tables(leaderboard(pd.read_csv(out / "results.csv"))))
-        names = ("results.csv", "leaderboard.md", "leaderboard.csv")
-        print(f"\nwrote {', '.join(str(out / n) for n in names)}")
-    failed = status[status.status == "failed"]
-    if len(failed):
-        print(f"{len(failed)} studies failed (errors in {out}/failed/); re-run to retry them")
-        return 1
-    return 0
-
-
-def add_parser(sub: Any) -> Any:
-    """Register ``mbo sweep`` on the CLI's subparsers."""
-    from .executors import EXECUTORS
-
-    r = sub.add_parser(
-        "sweep",
-        help="run a grid of studies from a YAML sweep file (resumable; local or Ray)",
-        description="Expand a sweep file (base spec x grid axes) into studies with stable ids "
-        "and run those not finished yet under OUT/studies/<id>; failed studies are recorded in "
-        "OUT/failed/ and retried on the next run. Ends with the leaderboard (OUT/leaderboard.md).",
-    )
-    r.add_argument("spec", help="sweep file (YAML), e.g. benchmarks/suites/small.yaml")
-    r.add_argument("--out", help="output folder (default: the file's `out`, else runs/sweep-NAME)")
-    r.add_argument("--executor", choices=EXECUTORS, default="local")
-    r.add_argument("--workers", type=int, help="parallel studies (default: one per CPU core)")
-    r.add_argument("--address", help="Ray cluster address (default: start a local instance)")
-    r.add_argument("--threads", type=int, default=1, help="torch threads per study (default 1)")
-    r.add_argument("--dry-run", action="store_true", help="list studies and their state, run none")
-    r.add_argument("--quiet", action="store_true")
-    r.set_defaults(func=cmd_sweep)
-    return r

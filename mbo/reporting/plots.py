@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import torch  # noqa: E402
+from domains import BoxSpace, Domain
 
-from domains import BoxSpace, Domain  # noqa: E402
-
-from .audit import predict_batched  # noqa: E402
-
-if TYPE_CHECKING:
-    from .study import StudyResult
+from ..evaluation import predict_batched
+from ..study import StudyResult
 
 PRED, TRUE = "#1f77b4", "#d62728"
 
@@ -182,3 +177,36 @@ def plot_top_designs(result: StudyResult, path: str | Path, n: int = 8) -> bool:
         else list(designs) + list(best.designs)
     )
     return result.domain.render_designs(combined, labels, str(path))
+
+
+def plot_comparison(curves: pd.DataFrame, path: str | Path, title: str = "") -> None:
+    """Seed-averaged predicted (dashed) and true (solid) mean curves, one colour per variant."""
+    fig, ax = plt.subplots(figsize=(8, 4.8), dpi=120)
+    cmap = plt.get_cmap("tab10" if curves["variant"].nunique() <= 10 else "tab20")
+    for i, (variant, g) in enumerate(curves.groupby("variant", sort=False)):
+        m = g.groupby("step")[["predicted_mean", "true_mean"]].mean()
+        c = cmap(i % cmap.N)
+        ax.plot(m.index, m["true_mean"], color=c, lw=2, label=f"{variant}")
+        ax.plot(m.index, m["predicted_mean"], color=c, lw=1.2, ls="--")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("normalized score (mean over designs)")
+    ax.set_title(f"{title} — solid: true (oracle), dashed: predicted", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def save_study_figures(result: StudyResult, out: str | Path) -> list[Path]:
+    """Draw a study's pictures into its run folder ``out``: ``trajectory.png``, and where
+    the domain allows ``landscape.png`` and ``top_designs.png``; returns the paths written."""
+    out = Path(out)
+    paths = [out / "trajectory.png"]
+    plot_trajectory(result.curves, result.summary, paths[0])
+    if can_draw_landscape(result.domain):
+        paths.append(out / "landscape.png")
+        plot_landscape(result, paths[-1])
+    if plot_top_designs(result, out / "top_designs.png"):
+        paths.append(out / "top_designs.png")
+    return paths

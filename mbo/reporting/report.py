@@ -10,7 +10,6 @@ view is written beside its PNG (``<run>/views/`` and ``<root>/views/``) so it ca
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import html
@@ -20,12 +19,15 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
-if TYPE_CHECKING:
-    from .study import StudyResult
+from ..evaluation import summary_rows
+from ..study import StudyResult, load_run
+from . import plots as P
+from . import views as V
+from .views import domain_key, study_label
 
 
 def find_runs(path: str | Path) -> list[Path]:
@@ -180,7 +182,6 @@ def _fmt(key: str, v: Any) -> str:
 
 def summary_table(summaries: dict[str, dict[str, Any]]) -> str:
     """Metrics as rows, studies as columns (normalized units), as an HTML table."""
-    from .metrics import summary_rows
 
     names = list(summaries)
     rows = summary_rows(summaries)
@@ -245,8 +246,6 @@ def _sweep_facts(df) -> str:
 def _study_section(
     res: StudyResult, base: Path, opts: ReportOptions, anchor: str
 ) -> tuple[_Section, dict[str, Any]]:
-    from . import plots as P
-    from . import views as V
 
     run = res.run_dir
     assert run is not None
@@ -320,7 +319,6 @@ def _study_section(
 
 
 def _group_section(results: list[StudyResult], base: Path, out_dir: Path, anchor: str) -> _Section:
-    from . import views as V
 
     first = results[0]
     key = V.domain_key(first)
@@ -350,7 +348,6 @@ def _group_section(results: list[StudyResult], base: Path, out_dir: Path, anchor
 
 
 def _unique_labels(results: list[StudyResult]) -> list[str]:
-    from .views import study_label
 
     labels = [study_label(r) for r in results]
     if len(set(labels)) < len(labels):
@@ -373,8 +370,6 @@ def build_report(
     ``out`` defaults to ``<path>/report.html``. ``results`` may pass already loaded studies
     (otherwise each run folder is re-opened with :func:`mbo.study.load_run`).
     """
-    from .study import load_run
-    from .views import domain_key
 
     opts = options or ReportOptions()
     path = Path(path)
@@ -441,49 +436,3 @@ def _html(
         f"<title>MBO report: {html.escape(path.name)}</title><style>{CSS}</style></head>"
         f"<body>{''.join(body)}</body></html>\n"
     )
-
-
-# --- CLI ----------------------------------------------------------------------------------
-def cmd_report(args: argparse.Namespace) -> int:
-    step: str | int = args.step
-    if isinstance(step, str) and step.lstrip("-").isdigit():
-        step = int(step)
-    opts = ReportOptions(
-        design_id=args.design,
-        step=step,  # type: ignore[arg-type]
-        grid=args.grid,
-        sweep_points=args.sweep_points,
-        seed=args.seed,
-    )
-    t = time.perf_counter()
-    out = build_report(args.path, args.out, opts, progress=None if args.quiet else print)
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - t:.1f} s")
-    return 0
-
-
-def add_parser(sub: Any) -> argparse.ArgumentParser:
-    """Register ``mbo report`` on the CLI's subparsers."""
-    r = sub.add_parser(
-        "report",
-        help="one self-contained HTML report of a run folder or a folder of runs",
-        description="Write ONE self-contained HTML file (images embedded, no network) with "
-        "each study's spec, summary table and teaching views (trajectory, 1-D sweep along the "
-        "gradient, 2-D cross-section, top designs), plus a transfer matrix for studies that "
-        "share a domain. The data of every view is saved beside its PNG in <run>/views/.",
-    )
-    r.add_argument("path", help="a run folder, or a folder holding run folders (e.g. runs/demo)")
-    r.add_argument("--out", help="HTML file to write (default <path>/report.html)")
-    r.add_argument(
-        "--design", type=int, default=0, help="design id the sweep and cross-section start from"
-    )
-    r.add_argument(
-        "--step",
-        default="start",
-        help="'start', 'final' or a checkpoint step: where that design is taken (default start)",
-    )
-    r.add_argument("--grid", type=int, default=31, help="cross-section grid points per side")
-    r.add_argument("--sweep-points", type=int, default=81, dest="sweep_points")
-    r.add_argument("--seed", type=int, default=0, help="seed of the random directions")
-    r.add_argument("--quiet", action="store_true", help="no progress lines")
-    r.set_defaults(func=cmd_report)
-    return r

@@ -16,7 +16,7 @@ from torch import Tensor
 from domains import Domain
 from surrogates import Surrogate
 
-from .optimizer import Trajectory
+from ..optimizers import Trajectory
 
 
 def surrogate_device(surrogate: Surrogate) -> torch.device:

@@ -10,9 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from domains import make_domain
-
-from .study import StudySpec, run_study
+from ..study import StudySpec, make_domain, run_study
+from .ids import parse_variant
 
 #: columns of the comparison table: (summary key, label, aggregate as mean +/- std)
 COLUMNS = [
@@ -31,28 +30,22 @@ COLUMNS = [
 ]
 
 
-def parse_variant(entry: str) -> tuple[str, str]:
-    """``"ensemble+min"`` -> (surrogate ``ensemble``, objective ``min``); plain names use ``mean``."""
-    name, _, objective = entry.partition("+")
-    return name.strip(), (objective.strip() or "mean")
-
-
 def compare(
     base: StudySpec,
     variants: list[str],
     seeds: list[int],
     out_dir: str | Path,
     progress: bool = False,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Run every variant x seed on ``base``'s domain and optimizer; write the comparison.
 
     ``variants`` are surrogate names, optionally with an objective (``"ensemble+min"``,
     ``"ensemble+lcb"``). Each study lands in ``out_dir/<variant>/seed<k>``; a study whose
     ``summary.json`` already exists is read back instead of re-run. Writes ``runs.csv`` (one
     row per study), ``compare.csv`` and ``compare.md`` (one row per variant, mean and std over
-    seeds) and ``compare.png`` (predicted and true curves of every variant, seed-averaged).
+    seeds). The figure is drawn by ``mbo.reporting.plot_comparison`` from the curves.
 
-    Returns (per-variant table, per-run table).
+    Returns (per-variant table, per-run table, per-step curves of every run).
     """
     if not variants or not seeds:
         raise ValueError("need at least one variant and one seed")
@@ -72,7 +65,7 @@ def compare(
                 cur = pd.read_csv(run_dir / "curves.csv")
             else:
                 if domain is None:
-                    domain = make_domain(base.domain, **base.domain_options)
+                    domain = make_domain(base)
                 res = run_study(spec, run_dir, progress=progress, domain=domain)
                 summary, cur = res.summary, res.curves
             timings = summary.get("timings_s", {})
@@ -92,10 +85,7 @@ def compare(
     runs.to_csv(out / "runs.csv", index=False)
     table.to_csv(out / "compare.csv", index=False)
     (out / "compare.md").write_text(to_markdown(table, base, seeds))
-    plot_comparison(
-        pd.concat(curves), out / "compare.png", title=f"{base.domain}: {len(seeds)} seeds"
-    )
-    return table, runs
+    return table, runs, pd.concat(curves)
 
 
 def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
@@ -127,30 +117,6 @@ def to_markdown(table: pd.DataFrame, base: StudySpec, seeds: list[int]) -> str:
         f"K={base.k}, seeds {seeds}; scores normalized by the full reference min/max; "
         f"mean ± std over seeds.\n\n" + "\n".join(lines) + "\n"
     )
-
-
-def plot_comparison(curves: pd.DataFrame, path: str | Path, title: str = "") -> None:
-    """Seed-averaged predicted (dashed) and true (solid) mean curves, one colour per variant."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 4.8), dpi=120)
-    cmap = plt.get_cmap("tab10" if curves["variant"].nunique() <= 10 else "tab20")
-    for i, (variant, g) in enumerate(curves.groupby("variant", sort=False)):
-        m = g.groupby("step")[["predicted_mean", "true_mean"]].mean()
-        c = cmap(i % cmap.N)
-        ax.plot(m.index, m["true_mean"], color=c, lw=2, label=f"{variant}")
-        ax.plot(m.index, m["predicted_mean"], color=c, lw=1.2, ls="--")
-    ax.set_xlabel("optimizer step")
-    ax.set_ylabel("normalized score (mean over designs)")
-    ax.set_title(f"{title} — solid: true (oracle), dashed: predicted", fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, ncol=2)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
 
 
 def format_table(table: pd.DataFrame) -> str:

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
+import cma
 import numpy as np
 import torch
-from torch import Tensor
 
-from domains import Space
-
-from .optimizer import Checkpoints, Trajectory, box_bounds, check_int, draw_seed, standardizers
+from ._base import Checkpoints, Optimizer, Problem, Trajectory, box_bounds, check_int, draw_seed
 
 #: objective evaluations per design that one gradient-ascent run of 200 steps spends.
 EVALS_PER_DESIGN = 200
 
 
-class CMAES:
+class CMAES(Optimizer):
     """One CMA-ES run per start design, all ``K`` runs evaluated in one batch per generation.
 
     As in design-baselines, run ``i`` starts at design ``x0[i]`` in the standardized design
@@ -70,22 +67,12 @@ class CMAES:
         self.sigma0, self.diagonal = sigma0, diagonal
         self.checkpoint_every = check_int("checkpoint_every", checkpoint_every, 1)
 
-    def run(
-        self,
-        objective: Callable[[Tensor], Tensor],
-        x0: Tensor,
-        space: Space,
-        loc: Tensor | None = None,
-        scale: Tensor | None = None,
-        progress: bool = False,
-    ) -> Trajectory:
-        """Run CMA-ES from each start design ``x0`` ``(K, *shape)``."""
-        import cma
-
-        space.check(x0)
-        k, shape, device = x0.shape[0], tuple(x0.shape[1:]), x0.device
+    def optimize(self, p: Problem) -> Trajectory:
+        """Run CMA-ES from each start design."""
+        space, loc, scale, x = p.space, p.loc, p.scale, p.x0
+        objective = p.objective
+        k, shape, device = p.k, p.shape, p.device
         d = math.prod(shape)
-        loc, scale = standardizers(x0, loc, scale)
         box = box_bounds(space)
         bounds = [None, None]
         if box is not None:
@@ -98,7 +85,6 @@ class CMAES:
                 sigma0 = 0.1 * float((box[1] - box[0]).mean())
         diagonal = d > 100 if self.diagonal == "auto" else bool(self.diagonal)
 
-        x = space.project(x0.detach().float())
         z0 = ((x - loc) / scale).flatten(1).double().cpu().numpy()
         seeds = [draw_seed() for _ in range(k)]
         runs = []
@@ -124,12 +110,7 @@ class CMAES:
             best_x, best_v = x.clone(), objective(x).float()
         ckpt = Checkpoints(generations, self.checkpoint_every)
         ckpt.record(0, best_x, best_v)
-        it = range(1, generations + 1)
-        if progress:
-            from tqdm.auto import tqdm
-
-            it = tqdm(it, desc="CMA-ES", leave=False)
-        for gen in it:
+        for gen in p.steps(generations, "CMA-ES"):
             active = [i for i in range(k) if not runs[i].stop()]
             if active:
                 asked = [runs[i].ask() for i in active]

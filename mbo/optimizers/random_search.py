@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import torch
-from torch import Tensor
 
-from domains import Space
-
-from .optimizer import Checkpoints, Trajectory, check_int, merge_top_k
+from ._base import Checkpoints, Optimizer, Problem, Trajectory, check_int, merge_top_k
 
 #: gradient ascent's default step count: one batch of ``K`` samples stands for one step.
 DEFAULT_STEPS = 200
 
 
-class RandomSearch:
+class RandomSearch(Optimizer):
     """Sample designs uniformly in the space and keep the best ``K`` seen, starts included.
 
     Samples come from ``space.sample`` (uniform in a box; uniform tokens, encoded as
@@ -44,35 +40,21 @@ class RandomSearch:
         self.batch_size = None if batch_size is None else check_int("batch_size", batch_size, 1)
         self.checkpoint_every = check_int("checkpoint_every", checkpoint_every, 1)
 
-    def run(
-        self,
-        objective: Callable[[Tensor], Tensor],
-        x0: Tensor,
-        space: Space,
-        loc: Tensor | None = None,
-        scale: Tensor | None = None,
-        progress: bool = False,
-    ) -> Trajectory:
-        """Search from the starts ``x0`` ``(K, *shape)`` (``loc``/``scale`` are unused)."""
-        space.check(x0)
+    def optimize(self, p: Problem) -> Trajectory:
+        """Search from the starts (the standardization is unused)."""
+        space, objective, k, device = p.space, p.objective, p.k, p.device
         if not hasattr(space, "sample"):
             raise ValueError(f"random search needs a space with sample(); {space!r} has none")
-        k, device = x0.shape[0], x0.device
         n_samples = DEFAULT_STEPS * k if self.n_samples is None else self.n_samples
         batch_size = k if self.batch_size is None else self.batch_size
         n_batches = math.ceil(n_samples / batch_size)
 
         with torch.no_grad():
-            x = space.project(x0.detach().float())
+            x = p.x0
             value = objective(x).float()
             ckpt = Checkpoints(n_batches, self.checkpoint_every)
             ckpt.record(0, x, value)
-            it = range(1, n_batches + 1)
-            if progress:
-                from tqdm.auto import tqdm
-
-                it = tqdm(it, desc="random search", leave=False)
-            for step in it:
+            for step in p.steps(n_batches, "random search"):
                 n = min(batch_size, n_samples - (step - 1) * batch_size)
                 new = space.project(space.sample(n).to(device))
                 x, value = merge_top_k(x, value, new, objective(new).float())

@@ -1,0 +1,194 @@
+"""Running a study: data, fit, optimize (oracle sealed), audit, metrics."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from domains import Domain
+from surrogates import Surrogate
+from surrogates._base import spread
+
+from ..evaluation import (
+    SurrogateObjective,
+    audit,
+    check_objective,
+    curves,
+    random_direction_control,
+    summarize,
+)
+from ..registry import DOMAINS, SURROGATES
+from .device import resolve_device
+from .folder import write_run
+from .precision import precision_context
+from .result import StudyResult
+from .spec import StudySpec
+
+
+class SealedOracleError(RuntimeError):
+    """Something that picks designs called the oracle: the study is invalid."""
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A fitted surrogate and the :meth:`StudySpec.fit_key` of the fit that made it."""
+
+    surrogate: Surrogate
+    key: str
+
+
+def make_domain(spec: StudySpec) -> Domain:
+    """The spec's domain, built through the registry with its options."""
+    return DOMAINS.make(spec.domain, **spec.domain_options)
+
+
+def make_surrogate(spec: StudySpec) -> Surrogate:
+    """The spec's unfitted surrogate (``seed`` defaults to the spec's seed)."""
+    return SURROGATES.make(spec.surrogate, **{"seed": spec.seed, **spec.surrogate_options})
+
+
+def run_study(
+    spec: StudySpec,
+    out_dir: str | Path | None = None,
+    progress: bool = False,
+    domain: Domain | None = None,
+    fitted: Fitted | None = None,
+) -> StudyResult:
+    """Run a study end to end; write its run folder to ``out_dir`` if given.
+
+    ``domain`` reuses an already built domain (its reference data and oracle cache), e.g.
+    across the studies of a comparison; it must match ``spec.domain``/``domain_options``.
+    ``fitted`` skips the fit stage with the surrogate of an earlier study whose
+    :meth:`StudySpec.fit_key` equals this spec's (the key travels beside the surrogate in
+    :class:`Fitted`); the summary then says ``fit_shared: true`` and ``fit`` takes 0 s.
+    Figures are drawn by ``mbo.reporting`` from the result or the run folder.
+
+    Stages: data (reference set, offline split), fit (surrogate on offline features only),
+    optimize (from the top-k offline designs; the oracle is sealed and its call counter is
+    checked), audit (oracle on every checkpoint and on the random-direction control),
+    report (metrics, curves, files, plots).
+    """
+    spec.validate()
+    device = resolve_device(spec.device)
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+
+    if domain is None:
+        domain = make_domain(spec)
+    offline = domain.offline(spec.offline_fraction)
+    space = domain.space
+    timings["data"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    calls_before = domain.oracle.counts()  # sealed from here until the audit
+    fit_key = spec.fit_key()
+    if fitted is not None:
+        if fitted.key != fit_key:
+            raise ValueError("fitted surrogate was fit for another spec (fit_key differs)")
+        if not fitted.surrogate.is_fitted:
+            raise ValueError("fitted surrogate is not fitted")
+        surrogate = fitted.surrogate
+        check_objective(surrogate, spec.objective)
+    else:
+        surrogate = make_surrogate(spec)
+        check_objective(surrogate, spec.objective)  # fail before fitting, not after
+        feats = space.features(offline.x, hard=True).to(device)
+        y = torch.as_tensor(offline.y, dtype=torch.float32, device=device)
+        with precision_context(spec.precision, device):
+            surrogate.fit(feats, y, progress=progress)
+    surrogate.eval()
+    timings["fit"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    starts = offline.top(spec.k)
+    if space.standardize:
+        loc, scale = offline.x.mean(0), spread(offline.x)
+    else:
+        loc, scale = torch.zeros(space.shape), torch.ones(space.shape)
+    y_loc, y_scale = float(offline.y.mean()), float(offline.y.std() or 1.0)
+    objective = SurrogateObjective(
+        surrogate, space.features, kind=spec.objective, kappa=spec.kappa, loc=y_loc, scale=y_scale
+    )
+    with (
+        torch.random.fork_rng(devices=[device] if device.type == "cuda" else []),
+        precision_context(spec.precision, device),
+    ):
+        torch.manual_seed(spec.seed)
+        trajectory = spec.make_optimizer(domain.optimizer_defaults.get(spec.optimizer)).run(
+            objective,
+            starts.x.to(device),
+            space,
+            loc.to(device),
+            scale.to(device),
+            progress=progress,
+        )
+    control = random_direction_control(trajectory, space, loc, scale, seed=spec.seed)
+    if domain.oracle.counts() != calls_before:
+        raise SealedOracleError(
+            "the oracle was called while fitting or optimizing; the study is invalid"
+        )
+    timings["optimize"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    table = audit(domain, surrogate, trajectory, control)
+    timings["audit"] = time.perf_counter() - t
+
+    summary = summarize(
+        table,
+        spec.fooled_margin,
+        d_best=float(domain.normalize(offline.y.max())),
+        columns=domain.summary_columns,
+    )
+    summary |= {
+        "optimizer_options": spec.optimizer_kwargs(domain.optimizer_defaults.get(spec.optimizer)),
+        "name": spec.label,
+        "domain": domain.name,
+        "surrogate": spec.surrogate,
+        "optimizer": spec.optimizer,
+        "seed": spec.seed,
+        "device": str(device),
+        "precision": spec.precision,
+        "fit_shared": fitted is not None,
+        "n_reference": len(domain.reference_data()),
+        "n_offline": len(offline),
+        "val_loss": _num(getattr(surrogate, "val_loss_", None)),
+        "val_r2": _num(getattr(surrogate, "val_r2_", None)),
+        "bound_norm": _num(_finite_first(table["bound_norm"])),
+        "oracle_calls_while_optimizing": 0,
+        "oracle": domain.oracle.counts(),
+        "timings_s": timings,
+    }
+    result = StudyResult(
+        spec,
+        table,
+        summary,
+        curves(table),
+        domain,
+        surrogate,
+        offline,
+        trajectory,
+        x_loc=loc.cpu(),
+        x_scale=scale.cpu(),
+        y_loc=y_loc,
+        y_scale=y_scale,
+        control=control,
+        fit_key=fit_key,
+    )
+    if out_dir is not None:
+        result.run_dir = write_run(result, Path(out_dir))
+    return result
+
+
+def _finite_first(s: pd.Series) -> float | None:
+    s = s.dropna()
+    return float(s.iloc[0]) if len(s) else None
+
+
+def _num(v: Any) -> float:
+    return math.nan if v is None else float(v)
