@@ -168,7 +168,8 @@ class GPSurrogate(Surrogate):
         return self.approximation
 
     def fit(self, x: Tensor, y: Tensor, progress: bool = False) -> Self:
-        """Fit on features ``x`` ``(n, d)`` and labels ``y`` ``(n,)``."""
+        """Fit on features ``x`` ``(n, d)`` and labels ``y`` ``(n,)``; ``progress`` shows a bar
+        over the variational GP's epochs (an exact fit is one L-BFGS run: no bar)."""
         self._validate_params()
         x, y = check_xy(x, y)
         X, Y = x.double(), y.double()
@@ -180,7 +181,7 @@ class GPSurrogate(Surrogate):
         self.val_loss_ = self.val_r2_ = None
         with seeded(self.seed, X.device):
             if method == "inducing":
-                cache = self._fit_variational(X, Y)
+                cache = self._fit_variational(X, Y, progress)
             else:
                 if method == "subsample":
                     self.train_index_ = self._subsample(Y)
@@ -291,7 +292,7 @@ class GPSurrogate(Surrogate):
             self.val_r2_ = 1.0 - self.val_loss_ / float(yt.var()) if n > 2 else None
         return self._cache(model, u, w, -Kinv, c, noise, ls, prior_var=1.0)
 
-    def _fit_variational(self, X: Tensor, Y: Tensor) -> dict[str, Tensor]:
+    def _fit_variational(self, X: Tensor, Y: Tensor, progress: bool = False) -> dict[str, Tensor]:
         from botorch.models import SingleTaskVariationalGP
         from botorch.models.transforms import Normalize, Standardize
         from gpytorch.mlls import VariationalELBO
@@ -317,7 +318,12 @@ class GPSurrogate(Surrogate):
         model.train()
         opt = torch.optim.Adam(model.parameters(), lr=self.lr)
         bounds = _unenforced_bounds(model.model) + _unenforced_bounds(model.likelihood)
-        for epoch in range(self.epochs):
+        epochs = range(self.epochs)
+        if progress:
+            from tqdm.auto import tqdm
+
+            epochs = tqdm(epochs, desc=f"fit {type(self).__name__}", leave=False)
+        for epoch in epochs:
             perm = torch.randperm(n, device=X.device)
             total = 0.0
             for i in range(0, n, self.batch_size):
@@ -423,6 +429,61 @@ class GPSurrogate(Surrogate):
             pred = (self(X[idx]) - self.y_mean_) / self.y_std_
         self.val_loss_ = float(((pred - yt) ** 2).mean())
         self.val_r2_ = 1.0 - self.val_loss_ / float(yt.var())
+
+    # ------------------------------------------------------------ saving as data
+
+    def _extra_tensors(self) -> dict[str, Tensor]:
+        """The BoTorch model's training data, which its state dict does not hold: raw inputs
+        and standardized targets of the exact GP, normalized inputs and standardized targets
+        of the variational one (it was built on those, the transforms attached after)."""
+        model = self.model_
+        if self.approximation_ == "inducing":
+            x, y = model.model.train_inputs[0], model.model.train_targets
+        else:
+            x = model._original_train_inputs if model._has_transformed_inputs else None
+            x = model.train_inputs[0] if x is None else x
+            y = model.train_targets
+        return {"train_x": x, "train_y": y}
+
+    def _rebuild(self, extra: dict[str, Tensor], state: dict[str, Tensor]) -> None:
+        """``model_`` with the saved training data; its hyperparameters, transforms and (for
+        ``"inducing"``) variational parameters are loaded from the state dict next."""
+        import warnings
+
+        from botorch.exceptions import InputDataWarning
+        from botorch.models import SingleTaskGP, SingleTaskVariationalGP
+        from botorch.models.transforms import Normalize, Standardize
+
+        self._validate_params()
+        x, y = extra["train_x"], extra["train_y"]
+        d = x.shape[-1]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InputDataWarning)
+            if self.approximation_ == "inducing":
+                z = state["model_.model.variational_strategy.inducing_points"]
+                model = SingleTaskVariationalGP(
+                    x,
+                    y[:, None],
+                    likelihood=_log_space_likelihood(),
+                    covar_module=self._covar_module(d, log_space=True),
+                    inducing_points=z.clone(),
+                    learn_inducing_points=True,
+                ).to(x)
+                model.input_transform = Normalize(d).to(x)
+            else:
+                # the targets are saved standardized: no transform at construction, the
+                # fitted Standardize attached after (its buffers come from the state dict)
+                model = SingleTaskGP(
+                    x,
+                    y[:, None],
+                    covar_module=self._covar_module(d),
+                    input_transform=Normalize(d),
+                    outcome_transform=None,
+                ).to(x)
+        model.outcome_transform = Standardize(1).to(x)
+        for p in model.parameters():
+            p.requires_grad_(False)
+        self.model_ = model
 
     # --------------------------------------------------------------- prediction
 

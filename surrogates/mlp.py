@@ -2,22 +2,22 @@
 
 One class covers the network family because architecture and training objective compose:
 ``n_members`` stacks independent networks into one vectorized model (a deep ensemble),
-``spectral_norm`` and ``head="rbf"`` change the architecture, and ``training`` picks the
+``spectral_norm`` and ``head="rbf"`` change the architecture, and ``loss`` picks the training
 objective (MSE, FGSM/PGD/MBO-aware adversarial training, VAT, input-gradient penalty, COMs).
-An ensemble of adversarially trained MLPs is ``MLPSurrogate(n_members=5, training="fgsm")``.
+An ensemble of adversarially trained MLPs is ``MLPSurrogate(n_members=5, loss="fgsm")``.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import torch
 from torch import Tensor
 
 from ._base import Surrogate, check_xy, seeded, spread
 from ._nets import ACTIVATIONS, RBFHead, StackedNet
-from .training import TrainingObjective, make_objective
+from .training import OBJECTIVES, TrainingObjective, make_objective
 
 __all__ = ["ACTIVATIONS", "MLPSurrogate"]
 
@@ -46,19 +46,26 @@ class MLPSurrogate(Surrogate):
         head: ``"linear"`` or ``"rbf"`` (Gaussian units on the last hidden layer, or on the
             standardized input when ``depth=0``).
         n_centers: RBF units (centers start at random training points).
-        training: training objective name (see ``surrogates.training``) or instance.
-        training_options: options of the training objective (e.g. ``{"eps": 0.1}``).
+        loss: training objective name (see ``surrogates.training``) or instance.
+        loss_options: options of the training objective (e.g. ``{"eps": 0.1}``).
         epochs, batch_size, lr, weight_decay: Adam training settings.
         val_fraction: share held out for validation (0 disables it).
         restore_best: keep the weights of the epoch with the lowest validation loss. Off by
             default, as in Design-Bench (fixed epochs): early stopping on a poor fit leaves a
             nearly flat model whose gradients hide the extrapolation the sandbox studies.
         seed: seed for initialization, the split and shuffling.
+        training, training_options: deprecated names of ``loss`` and ``loss_options`` (they
+            shadowed ``nn.Module.training``); accepted with a ``DeprecationWarning``.
 
     Learned attributes: ``net_``, ``objective_``, ``x_mean_``, ``x_std_``, ``y_mean_``,
     ``y_std_``, ``n_features_in_``, ``history_`` (per epoch: train loss, validation MSE on
-    standardized labels, objective diagnostics), ``val_loss_``, ``val_r2_``.
+    standardized labels, objective diagnostics), ``val_loss_``, ``val_r2_``. ``objective_``
+    is training state: :meth:`save_state` leaves it out (prediction does not use it), and a
+    surrogate rebuilt by :meth:`from_state` has none.
     """
+
+    _renamed: ClassVar[dict[str, str]] = {"training": "loss", "training_options": "loss_options"}
+    _unsaved: ClassVar[tuple[str, ...]] = ("objective_",)
 
     def __init__(
         self,
@@ -80,8 +87,15 @@ class MLPSurrogate(Surrogate):
         val_fraction: float = 0.1,
         restore_best: bool = False,
         seed: int = 0,
+        *,
+        training: str | TrainingObjective | None = None,
+        training_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
+        loss = self._renamed_keyword("training", training, loss, "mse")
+        loss_options = self._renamed_keyword(
+            "training_options", training_options, loss_options, None
+        )
         self.width = width
         self.depth = depth
         self.activation = activation
@@ -122,6 +136,20 @@ class MLPSurrogate(Surrogate):
         if self.head not in ("linear", "rbf"):
             raise ValueError(f"head must be 'linear' or 'rbf', got {self.head!r}")
 
+    def _make_net(self, d: int) -> StackedNet:
+        return StackedNet(
+            self.n_members,
+            d,
+            self.width,
+            self.depth,
+            self.activation,
+            self.spectral_norm,
+            self.head,
+            self.n_centers,
+            n_out=2 if self.nll else 1,
+            lipschitz=self.lipschitz,
+        )
+
     def _split(self, n: int, device: torch.device) -> tuple[Tensor, Tensor]:
         perm = torch.randperm(n, device=device)
         n_val = int(math.floor(self.val_fraction * n)) if n >= 10 else 0
@@ -142,18 +170,7 @@ class MLPSurrogate(Surrogate):
             self.n_features_in_ = x.shape[1]
             xs = (x - self.x_mean_) / self.x_std_
             ys = (y - self.y_mean_) / self.y_std_
-            self.net_ = StackedNet(
-                self.n_members,
-                x.shape[1],
-                self.width,
-                self.depth,
-                self.activation,
-                self.spectral_norm,
-                self.head,
-                self.n_centers,
-                n_out=2 if self.nll else 1,
-                lipschitz=self.lipschitz,
-            ).to(device)
+            self.net_ = self._make_net(x.shape[1]).to(device)
             if isinstance(self.net_.head, RBFHead):
                 with torch.no_grad():
                     self.net_.head.init_from(self.net_.features(xs[tr]))
@@ -226,6 +243,25 @@ class MLPSurrogate(Surrogate):
         if best_state is not None:
             self.net_.load_state_dict(best_state)
         return history
+
+    # --- saving as data -----------------------------------------------------------------
+    def _state_params(self) -> dict[str, Any]:
+        """A built-in objective instance is saved by name and options."""
+        params = self.get_params()
+        obj = params["loss"]
+        if isinstance(obj, TrainingObjective):
+            if OBJECTIVES.get(obj.name) is not type(obj):
+                raise TypeError(
+                    f"cannot save a {type(obj).__name__} objective instance; give loss= by name"
+                )
+            if params["loss_options"]:
+                raise TypeError("cannot save loss_options beside an objective instance")
+            params |= {"loss": obj.name, "loss_options": obj.get_params() or None}
+        return params
+
+    def _rebuild(self, extra: dict[str, Tensor], state: dict[str, Tensor]) -> None:
+        self._validate_params()
+        self.net_ = self._make_net(int(self.n_features_in_))
 
     # --- prediction ---------------------------------------------------------------------
     def _members(self, x: Tensor) -> tuple[Tensor, Tensor | None]:

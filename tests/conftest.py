@@ -18,7 +18,7 @@ class TrueFunctionSurrogate(Surrogate):
         super().__init__()
         self.function, self.dim = function, dim
 
-    def fit(self, x: Tensor, y: Tensor):
+    def fit(self, x: Tensor, y: Tensor, progress: bool = False):
         self._f = _make_function(self.function, self.dim)
         self.n_features_in_ = x.shape[1]
         return self
@@ -36,7 +36,7 @@ class LinearSurrogate(Surrogate):
         super().__init__()
         self.w, self.b = w, b
 
-    def fit(self, x: Tensor, y: Tensor):
+    def fit(self, x: Tensor, y: Tensor, progress: bool = False):
         self.register_buffer("w_", torch.as_tensor(self.w, dtype=torch.float32))
         self.n_features_in_ = x.shape[1]
         return self

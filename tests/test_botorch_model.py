@@ -19,7 +19,7 @@ class QuadraticSurrogate(Surrogate):
         super().__init__()
         self.center = CENTER if center is None else center
 
-    def fit(self, x, y):
+    def fit(self, x, y, progress=False):
         self.register_buffer("c_", torch.tensor(self.center, dtype=torch.float32))
         self.n_features_in_ = x.shape[1]
         return self

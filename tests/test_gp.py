@@ -179,3 +179,25 @@ def test_gp_runs_in_a_study_and_its_run_folder_reopens(tmp_path):
     assert math.isfinite(result.summary["val_r2"])
     x = result.domain.space.features(result.trajectory.final, hard=True)
     assert torch.equal(reopened.surrogate(x), result.surrogate(x))
+
+
+def test_a_subsample_gp_saves_and_loads_as_data():
+    from surrogates import Surrogate
+
+    x, y = _data(60)
+    m = GPSurrogate(max_exact=30, n_hyper=20, seed=0).fit(x, y)
+    assert m.approximation_ == "subsample"
+    meta, tensors = m.save_state()
+    assert meta["class"] == "surrogates.gp:GPSurrogate" and "attr.train_index_" in tensors
+    assert tensors["extra.train_x"].shape == (30, 2)  # what the GP conditions on
+    loaded = Surrogate.from_state(meta, tensors)
+    assert torch.equal(loaded.train_index_, m.train_index_)
+    assert torch.equal(loaded.lengthscale_, m.lengthscale_)
+    assert (loaded.noise_, loaded.val_r2_) == (m.noise_, m.val_r2_)
+    xt, _ = _data(50, seed=3)
+    for noise in (False, True):
+        (ma, sa), (mb, sb) = m.predict(xt, noise), loaded.predict(xt, noise)
+        assert torch.equal(ma, mb) and torch.equal(sa, sb)
+    assert torch.equal(
+        m.model_.posterior(xt.double()).mean, loaded.model_.posterior(xt.double()).mean
+    )

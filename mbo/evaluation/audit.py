@@ -17,6 +17,7 @@ from domains import Domain
 from surrogates import Surrogate
 
 from ..optimizers import Trajectory
+from .geometry import Geometry
 
 
 def surrogate_device(surrogate: Surrogate) -> torch.device:
@@ -37,6 +38,21 @@ def predict_batched(surrogate: Surrogate, features: Tensor, batch_size: int = 40
     return torch.cat(out).numpy().astype(np.float64)
 
 
+@torch.no_grad()
+def predict_std_batched(
+    surrogate: Surrogate, features: Tensor, batch_size: int = 4096
+) -> np.ndarray:
+    """Surrogate std at features ``(N, d)``, float64 ``(N,)``; ``nan`` without a std."""
+    if not surrogate.has_std:
+        return np.full(features.shape[0], np.nan)
+    device = surrogate_device(surrogate)
+    out = [
+        surrogate.predict(features[i : i + batch_size].to(device))[1].float().cpu()
+        for i in range(0, features.shape[0], batch_size)
+    ]
+    return torch.cat(out).numpy().astype(np.float64)
+
+
 def audit_designs(
     domain: Domain,
     surrogate: Surrogate,
@@ -49,14 +65,18 @@ def audit_designs(
     Returns one row per design: ``predicted`` (surrogate at the decoded design's features),
     ``predicted_relaxed`` (at the design tensor itself; differs for categorical spaces),
     ``true`` (oracle, ``nan`` if invalid), ``valid``, ``bound`` (exact upper bound or
-    ``nan``), their normalized versions ``*_norm`` and the domain's design columns.
+    ``nan``), ``predicted_std`` (the surrogate's std at the decoded design, ``nan`` for
+    surrogates without one), their normalized versions ``*_norm`` and the domain's design
+    columns.
     """
     space = domain.space
     space.check(x)
     x = x.detach().cpu().float()
     designs = domain.decode(x) if designs is None else designs
-    predicted = predict_batched(surrogate, space.features(x, hard=True), batch_size)
+    hard = space.features(x, hard=True)
+    predicted = predict_batched(surrogate, hard, batch_size)
     relaxed = predict_batched(surrogate, space.features(x, hard=False), batch_size)
+    std = predict_std_batched(surrogate, hard, batch_size)
     true = domain.oracle(designs)
     bound = domain.upper_bound(designs)
     bound = np.full(len(true), np.nan) if bound is None else np.asarray(bound, dtype=np.float64)
@@ -67,13 +87,34 @@ def audit_designs(
             "true": true,
             "valid": np.isfinite(true),
             "bound": bound,
+            "predicted_std": std,
         }
     )
     for col in ("predicted", "predicted_relaxed", "true", "bound"):
         table[f"{col}_norm"] = domain.normalize(table[col].to_numpy())
+    table["predicted_std_norm"] = domain.normalize(std) - domain.normalize(np.zeros_like(std))
     for name, values in domain.design_columns(designs).items():
         table[name] = values
     return table
+
+
+def check_start(trajectory: Trajectory, starts: Tensor, atol: float = 1e-6) -> None:
+    """Raise ``ValueError`` unless the trajectory's step 0 holds ``starts`` ``(K, *shape)``
+    (the top-k offline designs, projected) in order: every optimizer must start there."""
+    x0 = trajectory.start.detach().cpu().float()
+    starts = starts.detach().cpu().float()
+    if x0.shape != starts.shape:
+        raise ValueError(
+            f"the optimizer's step 0 has shape {tuple(x0.shape)}, the top-k offline designs "
+            f"{tuple(starts.shape)}"
+        )
+    off = (x0 - starts).abs().flatten(1).amax(1)
+    bad = (off > atol).nonzero().flatten()
+    if len(bad):
+        raise ValueError(
+            f"the optimizer's step 0 is not the top-k offline designs: {len(bad)} of "
+            f"{len(x0)} differ (first: design {int(bad[0])}, by {float(off[bad[0]]):.3g})"
+        )
 
 
 def audit(
@@ -82,6 +123,7 @@ def audit(
     trajectory: Trajectory,
     control: Tensor | None = None,
     batch_size: int = 4096,
+    geometry: Geometry | None = None,
 ) -> pd.DataFrame:
     """The tidy audit table of a trajectory (and of the random-direction control).
 
@@ -89,6 +131,8 @@ def audit(
     design within the batch of K), those of :func:`audit_designs`, and ``changed`` (the
     decoded design differs from its start design). The control rows
     sit at the final step. Every checkpoint is decoded and scored in one oracle call.
+    With a ``geometry``, ``moved`` (distance from the design's start) and
+    ``offline_distance`` (to the nearest offline design), in :class:`Geometry` units.
     """
     c, k = trajectory.x.shape[:2]
     xs = [trajectory.x.reshape(c * k, *trajectory.x.shape[2:])]
@@ -110,4 +154,8 @@ def audit(
     keys = [domain.oracle.key(designs[i]) for i in range(len(x))]
     start_key = dict(zip(ids[:k], keys[:k], strict=True))
     table["changed"] = [kk != start_key[i] for i, kk in zip(ids, keys, strict=True)]
+    if geometry is not None:
+        starts = trajectory.start.detach().cpu().float()[torch.as_tensor(ids)]
+        table["moved"] = geometry.moved(x, starts)
+        table["offline_distance"] = geometry.offline_distance(x)
     return table

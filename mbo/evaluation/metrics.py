@@ -1,9 +1,16 @@
-"""Metrics computed from the audit table alone (see DESIGN.md, "Adversarial-design metrics").
+"""Metrics computed from the audit table alone (definitions in ``docs/metrics.md``).
 
 All scores are in normalized units: ``(y - y_min) / (y_max - y_min)`` over the full
-reference data. Invalid designs (``true`` is ``nan``) are left out of percentiles, means and
-the gap, and counted by ``invalid_rate``; a fooled or non-improving design is one whose true
-score did not rise, which an invalid design never does.
+reference data. Rows are *scored* when the oracle returned a value; *invalid* designs (the
+domain rejects them: a real outcome of optimization) and *oracle errors* (the evaluation
+failed: no outcome at all) are both unscored. Oracle errors are left out of every rate and
+counted apart; invalid designs are counted by ``invalid_rate`` and left out of the score
+statistics.
+
+The headline fooled measure is **overestimation**: per design, the rise of
+``predicted - true`` from its start to its end, so a surrogate that is merely biased (low or
+high) by a constant reads 0. A design is **fooled** when its overestimation rose by more than
+``delta = fooled_margin * sd(offline labels)`` while its true score did not rise.
 """
 
 from __future__ import annotations
@@ -13,10 +20,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-#: default margin (normalized units) by which a prediction must rise to count as "fooled".
-FOOLED_MARGIN = 0.02
+#: default fooled margin, in standard deviations of the offline (visible) labels.
+FOOLED_MARGIN = 0.1
 
+#: offline stopping rules (none reads the oracle): name -> one-line description.
+STOPPING_RULES = {
+    "distance": "stop before the median design is farther from the offline data than "
+    "twice the data's own nearest-neighbour spacing",
+    "disagreement": "stop before the surrogate's mean std (ensemble spread or GP) doubles "
+    "from its start (surrogates with a std only)",
+    "plateau": "stop at the first checkpoint whose predicted mean rose less than 0.1 offline "
+    "label sd since the previous one",
+    "beyond_data": "stop before the mean prediction exceeds the best offline label by more "
+    "than 1 offline label sd",
+}
 
 #: the headline rows of a summary table: (summary key, label).
 SUMMARY_ROWS = [
@@ -24,6 +43,8 @@ SUMMARY_ROWS = [
     ("predicted_mean", "predicted, end (mean)"),
     ("true_start_mean", "true, start (mean)"),
     ("true_mean", "true, end (mean)"),
+    ("overestimation", "overestimation = rise of (pred - true)"),
+    ("gap_start", "gap = mean(pred - true), start"),
     ("gap", "gap = mean(pred - true), end"),
     ("fooled_rate", "fooled rate"),
     ("true_improvement_rate", "true-improvement rate"),
@@ -31,9 +52,15 @@ SUMMARY_ROWS = [
     ("p50", "50th percentile (true)"),
     ("d_best", "D(best)"),
     ("gradient_advantage", "gradient advantage vs random dir."),
-    ("rank_agreement", "rank agreement (Spearman)"),
+    ("control_distance_ratio", "control / optimizer distance"),
+    ("rank_agreement", "rank agreement (Spearman, final)"),
+    ("rank_agreement_pooled", "rank agreement (Spearman, pooled)"),
+    ("peak_true", "true-score peak (mean over designs)"),
+    ("peak_step", "step of the true-score peak"),
+    ("regret_final", "regret of the final checkpoint"),
     ("impossible_rate", "impossible-prediction rate"),
     ("invalid_rate", "invalid rate"),
+    ("oracle_errors", "oracle errors (left out)"),
     ("unchanged_rate", "unchanged designs"),
     ("relaxation_gap", "relaxation gap (relaxed - decoded pred.)"),
     ("val_r2", "surrogate validation R^2"),
@@ -55,21 +82,24 @@ def summary_rows(summaries: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman rank correlation of two arrays (average ranks for ties); ``nan`` if undefined."""
+    """Spearman rank correlation (``scipy.stats.spearmanr``) over the pairs where both are
+    finite; ``nan`` with fewer than 3 pairs or a constant side."""
     a, b = np.asarray(a, float), np.asarray(b, float)
     ok = np.isfinite(a) & np.isfinite(b)
-    if ok.sum() < 3:
+    if ok.sum() < 3 or np.ptp(a[ok]) == 0 or np.ptp(b[ok]) == 0:
         return math.nan
-    ra = pd.Series(a[ok]).rank().to_numpy()
-    rb = pd.Series(b[ok]).rank().to_numpy()
-    if ra.std() == 0 or rb.std() == 0:
-        return math.nan
-    return float(np.corrcoef(ra, rb)[0, 1])
+    return float(stats.spearmanr(a[ok], b[ok]).statistic)
 
 
 def _nan(f, x: pd.Series) -> float:
     x = x.dropna()
     return float(f(x)) if len(x) else math.nan
+
+
+def _errors(t: pd.DataFrame) -> pd.Series:
+    if "oracle_error" in t:
+        return t["oracle_error"].astype(bool)
+    return pd.Series(False, index=t.index)
 
 
 def start_and_final(table: pd.DataFrame, arm: str = "ascent") -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -87,44 +117,64 @@ def summarize(
     fooled_margin: float = FOOLED_MARGIN,
     d_best: float | None = None,
     columns: tuple[str, ...] = (),
+    label_sd: float | None = None,
+    spacing: float | None = None,
 ) -> dict[str, Any]:
     """The headline metrics of one run, from its audit table.
 
     Args:
-        table: the audit table (:func:`mbo.audit.audit`).
-        fooled_margin: the δ of the fooled rate, in normalized units.
-        d_best: the offline dataset's best score, normalized (reported alongside).
-        columns: numeric or boolean design columns whose start and final means to report
-            (``<col>_start_mean``, ``<col>_mean``).
+        table: the audit table (:func:`mbo.evaluation.audit`).
+        fooled_margin: the fooled rule's margin in offline label standard deviations.
+        d_best: the offline dataset's best score, normalized.
+        columns: numeric or boolean design columns whose start and final means to report.
+        label_sd: standard deviation of the offline labels, normalized (scales the fooled
+            margin and two stopping rules); ``None`` reads the margin as absolute.
+        spacing: the offline data's nearest-neighbour spacing (``Geometry.offline_spacing``),
+            for the distance stopping rule.
     """
     start, final = start_and_final(table)
+    err = _errors(final) | _errors(start)
     ps, pf = start["predicted_norm"], final["predicted_norm"]
     ts, tf = start["true_norm"], final["true_norm"]
+    outcome = ~err  # designs with an outcome (scored or invalid)
+    scored = outcome & tf.notna() & ts.notna()
     valid = final["valid"].astype(bool)
     rose_true = (tf > ts).fillna(False)
-    fooled = ((pf - ps) > fooled_margin) & ~rose_true
-    ascent = table[table["arm"] == "ascent"]
-    bound = final["bound_norm"]
+    over = ((pf - tf) - (ps - ts))[scored]
+    delta = fooled_margin * (1.0 if label_sd is None else float(label_sd))
+    fooled = (over > delta) & ~rose_true[scored]
+    ascent = table[(table["arm"] == "ascent") & ~_errors(table)]
+    bound = final["bound_norm"][outcome]
+    n_out = int(outcome.sum())
     out: dict[str, Any] = {
         "k": int(len(final)),
         "steps": int(table.loc[table["arm"] == "ascent", "step"].max()),
         "d_best": math.nan if d_best is None else float(d_best),
-        "p100": _nan(np.max, tf),
-        "p50": _nan(np.median, tf),
-        "true_mean": _nan(np.mean, tf),
-        "true_start_mean": _nan(np.mean, ts),
+        "p100": _nan(np.max, tf[outcome]),
+        "p50": _nan(np.median, tf[outcome]),
+        "true_mean": _nan(np.mean, tf[outcome]),
+        "true_start_mean": _nan(np.mean, ts[outcome]),
         "predicted_mean": float(pf.mean()),
         "predicted_start_mean": float(ps.mean()),
         "predicted_max": float(pf.max()),
-        "gap": _nan(np.mean, (pf - tf)[valid]),
-        "gap_start": _nan(np.mean, ps - ts),
+        "overestimation": _nan(np.mean, over),
+        "overestimation_median": _nan(np.median, over),
+        "gap": _nan(np.mean, (pf - tf)[scored]),
+        "gap_start": _nan(np.mean, (ps - ts)[scored]),
         "relaxation_gap": float((final["predicted_relaxed_norm"] - pf).mean()),
-        "fooled_rate": float(fooled.mean()),
+        "fooled_rate": float(fooled.mean()) if len(fooled) else math.nan,
         "fooled_margin": float(fooled_margin),
-        "rank_agreement": spearman(ascent["predicted"].to_numpy(), ascent["true"].to_numpy()),
-        "true_improvement_rate": float(rose_true.mean()),
-        "invalid_rate": float((~valid).mean()),
-        "impossible_rate": float((pf > bound)[bound.notna()].mean())
+        "fooled_delta": float(delta),
+        "label_sd": math.nan if label_sd is None else float(label_sd),
+        "rank_agreement": spearman(pf[scored].to_numpy(), tf[scored].to_numpy()),
+        "rank_agreement_pooled": spearman(
+            ascent["predicted"].to_numpy(), ascent["true"].to_numpy()
+        ),
+        "true_improvement_rate": float(rose_true[outcome].mean()) if n_out else math.nan,
+        "invalid_rate": float((~valid[outcome]).mean()) if n_out else math.nan,
+        "oracle_errors": int(_errors(table).sum()),
+        "oracle_error_rate": float(_errors(table).mean()),
+        "impossible_rate": float((pf[outcome] > bound)[bound.notna()].mean())
         if bound.notna().any()
         else math.nan,
         "unchanged_rate": float((~final["changed"].astype(bool)).mean())
@@ -137,21 +187,111 @@ def summarize(
         if col in final:
             out[f"{col}_start_mean"] = float(start[col].astype(float).mean())
             out[f"{col}_mean"] = float(final[col].astype(float).mean())
-    control = table[table["arm"] == "control"]
+    if "moved" in final:
+        out["moved_mean"] = float(final["moved"].mean())
+    control = table[(table["arm"] == "control") & ~_errors(table)]
     if not control.empty:
         out["control_true_mean"] = _nan(np.mean, control["true_norm"])
         out["gradient_advantage"] = out["true_mean"] - out["control_true_mean"]
+        if "moved" in control and "moved" in final:
+            c = control.set_index("design_id")["moved"]
+            m = final["moved"].reindex(c.index)
+            ratio = (c / m)[m > 0]
+            out["control_distance_ratio"] = _nan(np.mean, ratio)
+            out["control_distance_ratio_min"] = _nan(np.min, ratio)
+            out["control_distance_ratio_max"] = _nan(np.max, ratio)
+    out |= peak_and_stops(table, label_sd=label_sd, d_best=d_best, spacing=spacing)
     return out
+
+
+def peak_and_stops(
+    table: pd.DataFrame,
+    label_sd: float | None = None,
+    d_best: float | None = None,
+    spacing: float | None = None,
+) -> dict[str, Any]:
+    """The true-score peak along the trajectory and the regret of the final checkpoint and of
+    every offline stopping rule (:data:`STOPPING_RULES`) against it.
+
+    The peak is that of the per-checkpoint mean true score over scored designs; a rule picks
+    one checkpoint for the whole batch from surrogate and geometry columns only (never
+    ``true``); its regret is the peak minus the mean true score at its checkpoint (``nan``
+    where the rule cannot be applied, e.g. disagreement without a std).
+    """
+    t = table[(table["arm"] == "ascent") & ~_errors(table)]
+    g = t.groupby("step", sort=True)
+    true = g["true_norm"].mean()
+    pred = g["predicted_norm"].mean()
+    steps = list(true.index)
+    out: dict[str, Any] = {
+        "peak_step": math.nan,
+        "peak_true": math.nan,
+        "regret_final": math.nan,
+    }
+    if true.notna().any():
+        peak_step = int(true.idxmax())
+        out |= {
+            "peak_step": peak_step,
+            "peak_true": float(true[peak_step]),
+            "regret_final": float(true[peak_step] - true.iloc[-1]),
+        }
+    sd = 1.0 if label_sd is None or not math.isfinite(label_sd) else float(label_sd)
+    chosen = {
+        "distance": _last_before(
+            g["offline_distance"].median() > 2 * spacing
+            if "offline_distance" in t and spacing is not None and math.isfinite(spacing)
+            else None
+        ),
+        "disagreement": _last_before(
+            g["predicted_std_norm"].mean() > 2 * g["predicted_std_norm"].mean().iloc[0]
+            if "predicted_std_norm" in t and t["predicted_std_norm"].notna().any()
+            else None
+        ),
+        "plateau": _first(pred.diff().iloc[1:] < 0.1 * sd, default=steps[-1]),
+        "beyond_data": _last_before(
+            pred > d_best + sd if d_best is not None and math.isfinite(d_best) else None
+        ),
+    }
+    for rule, step in chosen.items():
+        out[f"stop_{rule}_step"] = math.nan if step is None else int(step)
+        out[f"stop_{rule}_regret"] = (
+            math.nan
+            if step is None or not math.isfinite(out["peak_true"])
+            else float(out["peak_true"] - true[step])
+        )
+    return out
+
+
+def _first(flags: pd.Series, default: Any) -> Any:
+    hit = flags[flags.fillna(False).astype(bool)]
+    return hit.index[0] if len(hit) else default
+
+
+def _last_before(flags: pd.Series | None) -> Any:
+    """The last step before ``flags`` first turns true (the final step if it never does, the
+    first step if it is already true there); ``None`` if the rule does not apply."""
+    if flags is None:
+        return None
+    flags = flags.fillna(False).astype(bool)
+    steps = list(flags.index)
+    for i, step in enumerate(steps):
+        if flags[step]:
+            return steps[max(i - 1, 0)]
+    return steps[-1]
 
 
 def curves(table: pd.DataFrame, arm: str = "ascent") -> pd.DataFrame:
     """Per-step statistics of normalized predicted and true scores (the trajectory curves).
 
     One row per step; for ``predicted``, ``predicted_relaxed`` and ``true``: mean, median,
-    q25, q75, min, max; plus ``gap`` (mean predicted - true over valid designs) and ``valid``
-    (share of valid designs).
+    q25, q75, min, max; plus ``gap`` (mean predicted - true over scored designs), ``valid``
+    (share of valid designs among those with an outcome), ``overestimation`` (mean rise of
+    predicted - true since the start), and where the audit has them ``moved`` and
+    ``offline_distance`` (medians) and ``bound`` (mean normalized bound).
     """
-    t = table[table["arm"] == arm]
+    t = table[(table["arm"] == arm) & ~_errors(table)]
+    first = t[t["step"] == t["step"].min()].set_index("design_id")
+    start_gap = first["predicted_norm"] - first["true_norm"]
     rows = []
     for step, g in t.groupby("step", sort=True):
         row: dict[str, Any] = {"step": int(step)}
@@ -171,7 +311,15 @@ def curves(table: pd.DataFrame, arm: str = "ascent") -> pd.DataFrame:
                 f"{col}_max": v.max(),
             }
         ok = g["valid"].astype(bool)
-        row["gap"] = (g["predicted_norm"] - g["true_norm"])[ok].mean()
+        gap = (g["predicted_norm"] - g["true_norm"])[ok]
+        row["gap"] = gap.mean()
         row["valid"] = ok.mean()
+        rise = gap.to_numpy() - start_gap.reindex(g.loc[ok, "design_id"]).to_numpy()
+        row["overestimation"] = float(np.nanmean(rise)) if np.isfinite(rise).any() else math.nan
+        for col in ("moved", "offline_distance"):
+            if col in g:
+                row[f"{col}_median"] = float(g[col].median())
+        if "bound_norm" in g:
+            row["bound_mean"] = float(g["bound_norm"].mean())
         rows.append(row)
     return pd.DataFrame(rows)

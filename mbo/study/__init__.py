@@ -2,7 +2,7 @@
 folders, and the device and precision it runs at."""
 
 from .device import resolve_device
-from .folder import atomic_write, jsonable, load_run, write_run
+from .folder import RunFolderError, atomic_write, jsonable, load_run, load_surrogate, write_run
 from .precision import PRECISIONS, check_precision, precision_context
 from .result import StudyResult
 from .run import Fitted, SealedOracleError, make_domain, make_surrogate, run_study
@@ -10,6 +10,7 @@ from .spec import StudySpec
 
 __all__ = [
     "PRECISIONS",
+    "RunFolderError",
     "Fitted",
     "SealedOracleError",
     "StudyResult",
@@ -18,6 +19,7 @@ __all__ = [
     "check_precision",
     "jsonable",
     "load_run",
+    "load_surrogate",
     "make_domain",
     "make_surrogate",
     "precision_context",

@@ -18,7 +18,11 @@ from .spec import StudySpec
 
 @dataclass
 class StudyResult:
-    """What a study produced; ``run_dir`` is ``None`` when nothing was written."""
+    """What a study produced; ``run_dir`` is ``None`` when nothing was written.
+
+    :func:`mbo.study.write_run` saves every field but ``domain`` and ``offline`` (rebuilt from
+    the spec by :func:`mbo.study.load_run`) as data: views need nothing the folder lacks.
+    """
 
     spec: StudySpec
     table: pd.DataFrame

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+import numpy as np
 import torch
 
 from domains import Domain
@@ -16,9 +16,11 @@ from surrogates import Surrogate
 from surrogates._base import spread
 
 from ..evaluation import (
+    Geometry,
     SurrogateObjective,
     audit,
     check_objective,
+    check_start,
     curves,
     random_direction_control,
     summarize,
@@ -128,6 +130,7 @@ def run_study(
             scale.to(device),
             progress=progress,
         )
+    check_start(trajectory, space.project(starts.x.float()))
     control = random_direction_control(trajectory, space, loc, scale, seed=spec.seed)
     if domain.oracle.counts() != calls_before:
         raise SealedOracleError(
@@ -136,14 +139,18 @@ def run_study(
     timings["optimize"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    table = audit(domain, surrogate, trajectory, control)
+    geometry = Geometry(space, loc, scale, offline.x)
+    table = audit(domain, surrogate, trajectory, control, geometry=geometry)
     timings["audit"] = time.perf_counter() - t
 
+    y_norm = domain.normalize(np.asarray(offline.y, dtype=np.float64))
     summary = summarize(
         table,
         spec.fooled_margin,
-        d_best=float(domain.normalize(offline.y.max())),
+        d_best=float(y_norm.max()),
         columns=domain.summary_columns,
+        label_sd=float(y_norm.std()),
+        spacing=geometry.offline_spacing(seed=spec.seed),
     )
     summary |= {
         "optimizer_options": spec.optimizer_kwargs(domain.optimizer_defaults.get(spec.optimizer)),
@@ -159,7 +166,8 @@ def run_study(
         "n_offline": len(offline),
         "val_loss": _num(getattr(surrogate, "val_loss_", None)),
         "val_r2": _num(getattr(surrogate, "val_r2_", None)),
-        "bound_norm": _num(_finite_first(table["bound_norm"])),
+        "bound_norm_mean": _num(table.loc[table["step"] == 0, "bound_norm"].mean()),
+        "distance_unit": geometry.unit,
         "oracle_calls_while_optimizing": 0,
         "oracle": domain.oracle.counts(),
         "timings_s": timings,
@@ -183,11 +191,6 @@ def run_study(
     if out_dir is not None:
         result.run_dir = write_run(result, Path(out_dir))
     return result
-
-
-def _finite_first(s: pd.Series) -> float | None:
-    s = s.dropna()
-    return float(s.iloc[0]) if len(s) else None
 
 
 def _num(v: Any) -> float:

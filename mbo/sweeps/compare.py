@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -10,20 +11,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..study import StudySpec, make_domain, run_study
+from ..study import StudyResult, StudySpec, atomic_write
 from .ids import parse_variant
+from .stats import format_interval, mean_interval, paired
+from .sweep import Sweep, run_sweep
 
-#: columns of the comparison table: (summary key, label, aggregate as mean +/- std)
+#: columns of the comparison table: (summary key, label, with an interval over seeds)
 COLUMNS = [
     ("p100", "100th pct", True),
     ("p50", "50th pct", True),
     ("d_best", "D(best)", False),
-    ("gap", "gap", True),
+    ("overestimation", "overest.", True),
+    ("gap_start", "gap start", True),
+    ("gap", "gap end", True),
     ("fooled_rate", "fooled", True),
     ("true_improvement_rate", "improved", True),
     ("rank_agreement", "rank agr.", True),
     ("impossible_rate", "impossible", True),
     ("gradient_advantage", "grad. adv.", True),
+    ("regret_final", "regret", True),
     ("val_r2", "val R^2", True),
     ("fit_s", "fit s", False),
     ("optimize_s", "optimize s", False),
@@ -36,99 +42,178 @@ def compare(
     seeds: list[int],
     out_dir: str | Path,
     progress: bool = False,
+    workers: int | None = 1,
+    executor: str = "local",
+    figures: Callable[[StudyResult, Path], Any] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Run every variant x seed on ``base``'s domain and optimizer; write the comparison.
 
-    ``variants`` are surrogate names, optionally with an objective (``"ensemble+min"``,
-    ``"ensemble+lcb"``). Each study lands in ``out_dir/<variant>/seed<k>``; a study whose
-    ``summary.json`` already exists is read back instead of re-run. Writes ``runs.csv`` (one
-    row per study), ``compare.csv`` and ``compare.md`` (one row per variant, mean and std over
-    seeds). The figure is drawn by ``mbo.reporting.plot_comparison`` from the curves.
+    Built on the sweep machinery: the variants x seeds are a sweep (``base`` plus a grid of
+    surrogates and seeds) run by :func:`mbo.sweeps.run_sweep` into ``out_dir/studies/<id>``,
+    so a comparison is resumable (finished studies are skipped, damaged ones re-run), runs on
+    any executor, and shares fits where it can. ``variants`` are surrogate names, optionally
+    with an objective (``"ensemble+min"``, ``"ensemble+lcb"``). Writes ``compare-runs.csv``
+    (one row per study), ``compare.csv`` (per variant: mean, bootstrap interval and ``n``
+    over seeds), ``compare-paired.csv`` and ``compare.md`` (with paired tests of every variant
+    against the baseline: ``mlp`` when compared, else the first variant).
 
     Returns (per-variant table, per-run table, per-step curves of every run).
     """
     if not variants or not seeds:
         raise ValueError("need at least one variant and one seed")
-    out = Path(out_dir)
-    domain = None
-    rows, curves = [], []
-    for entry in variants:
+    for entry in variants:  # fail before running anything
         name, objective = parse_variant(entry)
-        for seed in seeds:
-            spec = replace(
-                base, surrogate=name, objective=objective, seed=seed, name=f"{entry} s{seed}"
-            )
-            spec.validate()
-            run_dir = out / entry / f"seed{seed}"
-            if (run_dir / "summary.json").exists():
-                summary = json.loads((run_dir / "summary.json").read_text())
-                cur = pd.read_csv(run_dir / "curves.csv")
-            else:
-                if domain is None:
-                    domain = make_domain(base)
-                res = run_study(spec, run_dir, progress=progress, domain=domain)
-                summary, cur = res.summary, res.curves
-            timings = summary.get("timings_s", {})
-            rows.append(
-                {
-                    "variant": entry,
-                    "seed": seed,
-                    **{k: summary.get(k) for k, _, _ in COLUMNS if k in summary},
-                    "fit_s": timings.get("fit"),
-                    "optimize_s": timings.get("optimize"),
-                }
-            )
-            curves.append(cur.assign(variant=entry, seed=seed))
-    runs = pd.DataFrame(rows).astype({k: float for k, _, _ in COLUMNS if k in rows[0]})
+        replace(base, surrogate=name, objective=objective).validate()
+    out = Path(out_dir)
+    data = {k: v for k, v in base.to_dict().items() if k not in ("surrogate", "objective", "seed")}
+    data["name"] = None
+    sweep = Sweep.from_dict(
+        {
+            "name": f"compare-{base.domain}",
+            "plots": figures is not None,
+            "base": data,
+            "grid": {
+                "surrogate": [{"surrogate": v, "method": v, "task": base.domain} for v in variants],
+                "seed": list(seeds),
+            },
+        }
+    )
+    status = run_sweep(
+        sweep, out, executor=executor, workers=workers, progress=progress, figures=figures
+    )
+    failed = status[status["status"] == "failed"]
+    if len(failed):
+        raise RuntimeError(
+            f"{len(failed)} of {len(status)} studies failed (errors in {out / 'failed'}); "
+            "re-run the same command to retry them"
+        )
+    rows, curves = [], []
+    for study in sweep.studies:
+        folder = out / "studies" / study.id
+        summary = json.loads((folder / "summary.json").read_text())
+        timings = summary.get("timings_s", {})
+        rows.append(
+            {
+                "variant": study.method,
+                "seed": study.spec.seed,
+                **{k: summary.get(k) for k, _, _ in COLUMNS if k in summary},
+                "fit_s": timings.get("fit"),
+                "optimize_s": timings.get("optimize"),
+                "id": study.id,
+            }
+        )
+        cur = pd.read_csv(folder / "curves.csv")
+        curves.append(cur.assign(variant=study.method, seed=study.spec.seed))
+    runs = pd.DataFrame(rows)
+    runs = runs.astype({k: float for k, _, _ in COLUMNS if k in runs})
     table = aggregate(runs)
+    baseline = "mlp" if "mlp" in variants else variants[0]
+    pairs = paired_table(runs, baseline)
     out.mkdir(parents=True, exist_ok=True)
-    runs.to_csv(out / "runs.csv", index=False)
-    table.to_csv(out / "compare.csv", index=False)
-    (out / "compare.md").write_text(to_markdown(table, base, seeds))
-    return table, runs, pd.concat(curves)
+    atomic_write(out / "compare-runs.csv", runs.to_csv(index=False))
+    atomic_write(out / "compare.csv", table.to_csv(index=False))
+    atomic_write(out / "compare-paired.csv", pairs.to_csv(index=False))
+    atomic_write(out / "compare.md", to_markdown(table, pairs, base, seeds, baseline))
+    return table, runs, pd.concat(curves, ignore_index=True)
+
+
+#: metrics of the paired tests against the baseline
+PAIRED = ("p100", "p50", "overestimation")
 
 
 def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std over seeds per variant (columns ``<key>_mean``, ``<key>_std``)."""
+    """Per variant: ``seeds`` and, per metric, ``<key>_mean``, ``<key>_low``, ``<key>_high``
+    (bootstrap interval over seeds, ``nan`` for one seed) and ``<key>_std``."""
     order = list(dict.fromkeys(runs["variant"]))
     g = runs.groupby("variant", sort=False)
     out = pd.DataFrame({"variant": order, "seeds": g.size().loc[order].to_numpy()})
     for key, _, _ in COLUMNS:
-        if key in runs:
-            out[f"{key}_mean"] = g[key].mean().loc[order].to_numpy()
-            out[f"{key}_std"] = g[key].std(ddof=0).loc[order].to_numpy()
+        if key not in runs:
+            continue
+        cols = {"mean": [], "low": [], "high": [], "std": []}
+        for v in order:
+            values = g.get_group(v)[key]
+            mean, low, high, _ = mean_interval(values)
+            cols["mean"].append(mean)
+            cols["low"].append(low)
+            cols["high"].append(high)
+            cols["std"].append(float(values.std(ddof=1)) if values.count() > 1 else np.nan)
+        for stat, values in cols.items():
+            out[f"{key}_{stat}"] = values
     return out
 
 
-def to_markdown(table: pd.DataFrame, base: StudySpec, seeds: list[int]) -> str:
-    """The comparison as a Markdown table (mean ± std over seeds, normalized scores)."""
-    head = ["variant"] + [label for _, label, _ in COLUMNS]
+def paired_table(runs: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    """Every variant against ``baseline`` on :data:`PAIRED`, paired on seeds."""
+    parts = [
+        paired(runs, m, baseline, by="variant").assign(metric=m) for m in PAIRED if m in runs
+    ]
+    cols = ["variant", "metric", "n", "diff", "low", "high", "p"]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(parts, ignore_index=True)[cols]
+
+
+def _cell(r: pd.Series, key: str, pm: bool) -> str:
+    m = r.get(f"{key}_mean", np.nan)
+    if key.endswith("_s"):
+        return f"{m:.1f}"
+    if not pm:
+        return f"{m:.3f}" if np.isfinite(m) else "n/a"
+    low, high = r.get(f"{key}_low", np.nan), r.get(f"{key}_high", np.nan)
+    return format_interval(m, low, high, int(r["seeds"]), pct=key.endswith("_rate"))
+
+
+def to_markdown(
+    table: pd.DataFrame,
+    pairs: pd.DataFrame,
+    base: StudySpec,
+    seeds: list[int],
+    baseline: str,
+) -> str:
+    """The comparison as Markdown: mean [95 % bootstrap interval over seeds] per variant,
+    ``n`` seeds, and the paired tests against ``baseline``."""
+    head = ["variant", "n"] + [label for _, label, _ in COLUMNS]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in table.iterrows():
-        cells = [str(r["variant"])]
-        for key, _, pm in COLUMNS:
-            m, s = r.get(f"{key}_mean", np.nan), r.get(f"{key}_std", np.nan)
-            fmt = "{:.1f}" if key.endswith("_s") else "{:.3f}"
-            cells.append(f"{fmt.format(m)} ± {fmt.format(s)}" if pm else fmt.format(m))
+        cells = [str(r["variant"]), str(int(r["seeds"]))]
+        cells += [_cell(r, key, pm) for key, _, pm in COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
     opts = base.optimizer_options or {}
-    return (
-        f"Domain `{base.domain}` {base.domain_options or ''}, optimizer `{base.optimizer}` {opts}, "
-        f"K={base.k}, seeds {seeds}; scores normalized by the full reference min/max; "
-        f"mean ± std over seeds.\n\n" + "\n".join(lines) + "\n"
+    n = len(seeds)
+    spread = (
+        "mean [95 % percentile-bootstrap interval over seeds]"
+        if n >= 2
+        else "one seed: means only, no interval (n = 1)"
     )
+    text = (
+        f"Domain `{base.domain}` {base.domain_options or ''}, optimizer `{base.optimizer}` "
+        f"{opts}, K={base.k}, seeds {seeds} (n = {n}); scores normalized by the full reference "
+        f"min/max; {spread}. Fooled: overestimation (rise of predicted - true) above "
+        f"{base.fooled_margin} offline label sd while the true score did not rise.\n\n"
+        + "\n".join(lines)
+        + "\n"
+    )
+    if len(pairs):
+        text += (
+            f"\n## Paired against `{baseline}` (same seeds)\n\n"
+            "Mean difference (variant - baseline) [95 % bootstrap interval], paired t-test p; "
+            "higher p100/p50 and lower overestimation are better.\n\n"
+            "| variant | metric | n | difference | p |\n|---|---|---|---|---|\n"
+        )
+        for r in pairs.itertuples():
+            diff = format_interval(r.diff, r.low, r.high, int(r.n))
+            p = f"{r.p:.3f}" if np.isfinite(r.p) else "n/a"
+            text += f"| {r.variant} | {r.metric} | {r.n} | {diff} | {p} |\n"
+    return text
 
 
 def format_table(table: pd.DataFrame) -> str:
     """A terminal view of the comparison table."""
-    cols: dict[str, Any] = {"variant": table["variant"]}
+    cols: dict[str, Any] = {}
     for key, label, pm in COLUMNS:
         if f"{key}_mean" not in table:
             continue
-        m, s = table[f"{key}_mean"], table[f"{key}_std"]
-        fmt = "{:.1f}" if key.endswith("_s") else "{:.2f}"
-        cols[label] = [
-            f"{fmt.format(a)}±{fmt.format(b)}" if pm else fmt.format(a)
-            for a, b in zip(m, s, strict=True)
-        ]
+        cols[label] = [_cell(r, key, pm) for _, r in table.iterrows()]
+    cols = {"variant": table["variant"], "n": table["seeds"], **cols}
     return pd.DataFrame(cols).to_string(index=False)

@@ -189,8 +189,39 @@ def _set(spec: dict[str, Any], key: str, value: Any) -> None:
 # --- running ------------------------------------------------------------------------------
 
 
+def study_state(out: Path, sid: str) -> tuple[str, str]:
+    """``("todo", "")``, ``("done", "")`` or ``("damaged", why)`` for study ``sid`` in ``out``.
+
+    A folder is done when its ``summary.json`` parses as a mapping and its ``spec.yaml``
+    loads as a valid spec whose id is ``sid``; a folder that has a ``summary.json`` but fails
+    any of that is damaged (truncated file, edited spec, another study's folder).
+    """
+    folder = out / "studies" / sid
+    if not (folder / "summary.json").exists():
+        return "todo", ""
+    try:
+        summary = json.loads((folder / "summary.json").read_text())
+        if not isinstance(summary, dict):
+            raise ValueError("summary.json does not hold a mapping")
+        spec = StudySpec.from_dict(yaml.safe_load((folder / "spec.yaml").read_text()) or {})
+    except (OSError, ValueError, TypeError, yaml.YAMLError) as err:
+        return "damaged", f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+    if study_id(spec) != sid:
+        return "damaged", f"its spec.yaml belongs to study {study_id(spec)}"
+    return "done", ""
+
+
 def is_finished(out: Path, sid: str) -> bool:
-    return (out / "studies" / sid / "summary.json").exists()
+    """Whether study ``sid`` has a complete, readable folder in ``out``."""
+    return study_state(out, sid)[0] == "done"
+
+
+def move_aside(out: Path, sid: str) -> Path:
+    """Move a damaged study folder to ``OUT/damaged/<id>-<timestamp>`` (never deleted)."""
+    dest = out / "damaged" / f"{sid}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(out / "studies" / sid, dest)
+    return dest
 
 
 def run_packed(task: dict[str, Any], threads: int | None = None) -> dict[str, Any]:
@@ -320,7 +351,9 @@ def run_sweep(
     the executor and worker count). Already finished studies are skipped (``status == "skipped"``);
     missing and failed ones run. Writes ``OUT/sweep.yaml``, ``OUT/status.csv``,
     ``OUT/results.csv`` (one row per finished study of this sweep), ``OUT/leaderboard.md`` and
-    ``OUT/leaderboard.csv``. ``figures(result, run_dir)`` (a module-level function, so it
+    ``OUT/leaderboard.csv``. A study folder that cannot be read (see :func:`study_state`) is
+    moved to ``OUT/damaged/`` with a warning naming its path and re-run; ``results.csv`` is
+    rebuilt from the study folders on every run. ``figures(result, run_dir)`` (a module-level function, so it
     pickles to workers; e.g. ``mbo.reporting.save_study_figures``) draws each study's
     pictures when the sweep's ``plots`` is on.
     """
@@ -336,10 +369,19 @@ def run_sweep(
     records: list[dict[str, Any]] = []
     todo = []
     for s in sweep.studies:
-        if is_finished(out, s.id):
+        state, why = study_state(out, s.id)
+        if state == "done":
             records.append(s.record() | {"status": "skipped"})
-        else:
-            todo.append(s)
+            continue
+        if state == "damaged":
+            dest = move_aside(out, s.id)
+            warnings.warn(
+                f"study folder {out / 'studies' / s.id} cannot be read ({why}); "
+                f"moved to {dest} and re-running it",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        todo.append(s)
     bar = None
     if progress:
         print(f"sweep {sweep.name}: {len(sweep.studies)} studies, {len(todo)} to run -> {out}")
