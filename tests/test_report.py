@@ -13,7 +13,17 @@ from conftest import FAST
 
 from mbo import StudySpec, run_study
 from mbo.cli import main
-from mbo.reporting.report import ReportOptions, build_report, find_runs
+from mbo.reporting import artifacts
+from mbo.reporting.prose import HEADINGS
+from mbo.reporting.report import (
+    ErrorBlock,
+    Page,
+    ReportOptions,
+    Section,
+    build_report,
+    find_runs,
+    render_page,
+)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -58,7 +68,18 @@ def test_report_on_one_run_folder(runs, tmp_path):
     for words in ("1-D sweep", "cross-section", "Look for", "spec", "fooled rate"):
         assert words.lower() in text.lower(), words
     assert "transfer" not in text.split("<nav>")[1].split("</nav>")[0]  # one study, no matrix
-    for name in ("sweep.csv", "sweep.png", "cross_section.parquet", "cross_section.png"):
+    assert HEADINGS["transfer"] not in text
+    for name in (
+        "trajectory.csv",
+        "trajectory.png",
+        "sweep.csv",
+        "sweep.json",
+        "sweep.png",
+        "cross_section.parquet",
+        "cross_section_points.csv",
+        "cross_section.json",
+        "cross_section.png",
+    ):
         assert (runs / "mlp" / "views" / name).exists(), name
 
 
@@ -84,10 +105,55 @@ def test_report_on_a_folder_of_runs_has_a_transfer_matrix(runs, tmp_path):
     check_self_contained(text, 3 * 3 + 2)
     assert "Summary of all studies" in text
     assert text.count("<section") == 3 + 1  # three studies + one shared-domain group
-    assert "designs optimized against" in text.lower() or "transfer" in text
+    # the group of the two Branin studies comes first and holds both pictures
+    group_html = text.split('<section id="group-0">')[1].split("</section>")[0]
+    assert "branin: 2 studies on one domain" in group_html
+    for key in ("comparison", "transfer"):
+        assert f"<h3>{HEADINGS[key]}</h3>" in group_html, key
+    assert group_html.count('src="data:image/png;base64,') == 2
+    assert 'href="#group-0"' in text.split("<nav>")[1].split("</nav>")[0]
+    assert HEADINGS["transfer"] not in text.split('<section id="group-0">')[0]  # only there
     group = next((runs / "views").iterdir())
     for name in ("transfer.csv", "transfer_matrix.csv", "transfer.png", "trajectories.csv"):
         assert (group / name).exists(), name
+
+
+def test_a_broken_view_becomes_an_error_box(runs, tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("no sweep <today>")
+
+    monkeypatch.setattr(artifacts, "save_sweep", broken)
+    text = build_report(runs / "mlp", tmp_path / "broken.html", SMALL).read_text()
+    errors = re.findall(r'<div class="error">(.*?)</div>', text, re.S)
+    assert len(errors) == 1
+    assert "1-D sweep failed:" in errors[0]
+    assert "RuntimeError(&#39;no sweep &lt;today&gt;&#39;)" in errors[0]  # escaped
+    # the other views are still there: trajectory, landscape, cross-section
+    assert text.count('src="data:image/png;base64,') == 3
+    assert f"<h3>{HEADINGS['cross_section']}</h3>" in text
+
+
+def test_the_template_escapes_every_text():
+    page = Page(
+        path="runs/<b>x</b>",
+        name="x",
+        intro="a & b",
+        sections=[
+            Section(
+                "study-0",
+                "<script>alert(1)</script>",
+                run_line="K < 4",
+                blocks=[ErrorBlock("view", "Err('<i>')", "Traceback <tb>")],
+            )
+        ],
+    )
+    text = render_page(page)
+    assert text.startswith("<!DOCTYPE html>") and text.endswith("</html>\n")
+    assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "<h1>MBO report: runs/&lt;b&gt;x&lt;/b&gt;</h1>" in text
+    assert "<p>a &amp; b</p>" in text and "K &lt; 4" in text
+    assert "Err(&#39;&lt;i&gt;&#39;)" in text and "Traceback &lt;tb&gt;" in text
+    assert "table.summary" in text  # the stylesheet is inlined
 
 
 def test_report_cli_errors_cleanly_on_a_folder_without_runs(tmp_path, capsys):

@@ -1,16 +1,22 @@
-"""Teaching views: each view's data is computed and saved, and checks that make them exact."""
+"""Teaching views: computed as tables, drawn as returned figures, saved data beside picture."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 from conftest import FAST
+from matplotlib.figure import Figure
 
 from mbo import StudySpec, run_study
+from mbo.reporting import artifacts as A
+from mbo.reporting import figures as F
+from mbo.reporting import geometry as G
 from mbo.reporting import views as V
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -39,12 +45,25 @@ def _row(result, design_id: int, step: int) -> pd.Series:
     return t.iloc[0]
 
 
-def test_compute_views_saves_every_views_data(branin, tmp_path):
+def _labels(fig: Figure) -> dict[str, list[str]]:
+    """Titles, axis labels and legend entries of every axes of a figure."""
+    out: dict[str, list[str]] = {"title": [], "xlabel": [], "ylabel": [], "legend": []}
+    for ax in fig.axes:
+        out["title"].append(ax.get_title())
+        out["xlabel"].append(ax.get_xlabel())
+        out["ylabel"].append(ax.get_ylabel())
+        leg = ax.get_legend()
+        out["legend"] += [t.get_text() for t in leg.get_texts()] if leg is not None else []
+    return out
+
+
+def test_save_views_saves_every_views_data(branin, tmp_path):
     calls = branin.domain.oracle.counts()["calls"]
-    files = V.compute_views(branin, tmp_path, grid=9, sweep_points=11)
+    files = A.save_views(branin, tmp_path, grid=9, sweep_points=11)
     # one batched oracle call per view (sweep, cross-section)
     assert branin.domain.oracle.counts()["calls"] - calls == 2
     for view in ("trajectory", "sweep", "cross_section"):
+        assert files[view]["png"].parent == tmp_path
         for path in files[view].values():
             assert path.exists() and path.stat().st_size > 0, path
     sweep = pd.read_csv(files["sweep"]["data"])
@@ -64,6 +83,18 @@ def test_compute_views_saves_every_views_data(branin, tmp_path):
     assert np.allclose(curves["predicted_mean"], branin.curves["predicted_mean"])
 
 
+def test_views_use_the_studys_own_standardization(branin):
+    loc, scale = G.study_coordinates(branin)
+    assert torch.equal(loc, branin.x_loc) and torch.equal(scale, branin.x_scale)
+    # a result that does not carry it (an older run folder) recomputes the same numbers
+    bare = dataclasses.replace(branin, x_loc=None, x_scale=None)
+    loc2, scale2 = G.study_coordinates(bare)
+    assert torch.allclose(loc, loc2) and torch.allclose(scale, scale2)
+    a = V.gradient_sweep(branin, design_id=2, n=7)
+    b = V.gradient_sweep(bare, design_id=2, n=7)
+    pd.testing.assert_frame_equal(a, b, atol=1e-6)
+
+
 def test_sweep_is_exactly_linear_on_a_linear_surrogate(linear):
     df = V.gradient_sweep(linear, design_id=3, n=41, span=0.5)
     for direction in ("gradient", "random"):
@@ -81,9 +112,9 @@ def test_sweep_is_exactly_linear_on_a_linear_surrogate(linear):
 
 
 def test_gradient_direction_is_unit_and_random_is_orthogonal(branin):
-    x0, _ = V.pick_design(branin, 0)
-    g = V.input_gradient(branin, x0)
-    r = V.random_unit(x0.shape, 0, orthogonal_to=g)
+    x0, _ = G.pick_design(branin, 0)
+    g = G.input_gradient(branin, x0)
+    r = G.random_unit(x0.shape, 0, orthogonal_to=g)
     assert torch.isclose(g.norm(), torch.tensor(1.0), atol=1e-5)
     assert abs(float((g * r).sum())) < 1e-5
 
@@ -106,7 +137,50 @@ def test_cross_section_origin_is_the_designs_own_scores(branin, step):
     assert s0["true_norm"] == pytest.approx(own["true_norm"], abs=1e-9)
 
 
-def test_transfer_matrix_diagonal_is_each_surrogates_own_prediction(branin, linear, tmp_path):
+def test_figures_are_returned_not_saved(branin, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    before = plt.get_fignums()
+    sweep = V.gradient_sweep(branin, n=9)
+    fig = F.sweep_figure(sweep)
+    assert isinstance(fig, Figure) and len(fig.axes) == 4  # scores and distance, 2 directions
+    lab = _labels(fig)
+    assert lab["title"][:2] == ["along gradient direction", "along a random direction"]
+    assert lab["ylabel"][0] == "normalized score"
+    assert lab["xlabel"][2].startswith("t (distance walked")
+    assert {"surrogate (decoded design)", "oracle (true)"} <= set(lab["legend"])
+    assert fig.get_suptitle().startswith("1-D sweep from design 0 (step 0)")
+    assert "surrogate at the relaxed point" not in lab["legend"]  # a box: no relaxation
+
+    grid, pts = V.cross_section(branin, n=7)
+    fig = F.cross_section_figure(grid, pts, title="my title")
+    assert isinstance(fig, Figure) and fig.get_suptitle() == "my title"
+    maps = [ax for ax in fig.axes if ax.get_xlabel() == "a: along the gradient"]
+    assert [ax.get_title() for ax in maps] == [
+        "surrogate prediction",
+        "oracle (true)",
+        "surrogate - oracle (red: over-predicts)",
+    ]
+    assert len(fig.axes) == 3 + 3  # three maps and their colour bars
+    assert np.asarray(maps[0].images[0].get_array()).shape == (7, 7)
+
+    fig = F.trajectory_figure(branin.curves, branin.summary)
+    assert isinstance(fig, Figure) and len(fig.axes) == 1
+    assert fig.axes[0].get_ylabel() == "normalized score"
+
+    fig = F.landscape_figure(V.landscape(branin, n=12, n_paths=4))
+    assert [ax.get_title().split(";")[0] for ax in fig.axes[:2]] == [
+        "true (oracle)",
+        "surrogate (mlp)",
+    ]
+    assert "(4 of 16 designs)" in fig.get_suptitle()
+
+    assert plt.get_fignums() == before  # nothing went through pyplot
+    assert list(tmp_path.iterdir()) == []  # and nothing was written
+    path = A.save_figure(fig, tmp_path / "sub" / "landscape.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_transfer_matrix_diagonal_is_each_surrogates_own_prediction(branin, linear):
     calls = branin.domain.oracle.counts()["calls"]
     df = V.transfer_matrix([branin, linear], ["mlp", "linear"])
     assert branin.domain.oracle.counts()["calls"] == calls  # no new oracle calls
@@ -121,8 +195,18 @@ def test_transfer_matrix_diagonal_is_each_surrogates_own_prediction(branin, line
         assert w.loc[name, "oracle"] == pytest.approx(final["true_norm"].mean(), abs=1e-12)
     start = branin.table[(branin.table["arm"] == "ascent") & (branin.table["step"] == 0)]
     assert w.loc["start designs", "mlp"] == pytest.approx(start["predicted_norm"].mean(), abs=1e-5)
-    V.plot_transfer_matrix(df, tmp_path / "transfer.png")
-    assert (tmp_path / "transfer.png").stat().st_size > 0
+    fig = F.transfer_figure(df)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "scored by\nmlp",
+        "scored by\nlinear",
+        "scored by\noracle",
+    ]
+    assert [t.get_text() for t in ax.get_yticklabels()][0] == "designs from\nstart designs"
+    cells = {t.get_text() for t in ax.texts}
+    assert f"{w.loc['mlp', 'oracle']:.2f}" in cells
+    assert len(ax.patches) == 2  # the boxed diagonal (mlp, linear)
 
 
 def test_transfer_matrix_refuses_mixed_domains(branin):
@@ -133,20 +217,39 @@ def test_transfer_matrix_refuses_mixed_domains(branin):
         V.transfer_matrix([branin, other])
 
 
-def test_trajectory_comparison_plot(branin, linear, tmp_path):
+def test_trajectory_comparison(branin, linear, tmp_path):
     df = V.trajectory_comparison([branin, linear], ["a", "b"])
     assert list(df["study"].unique()) == ["a", "b"]
-    V.plot_trajectory_comparison(
-        df, {"a": branin.summary, "b": linear.summary}, tmp_path / "traj.png"
+    assert len(df) == len(branin.curves) + len(linear.curves)
+    fig = F.trajectory_comparison_figure(df, {"a": branin.summary, "b": linear.summary})
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    assert [ax.get_title().split("\n")[0] for ax in fig.axes] == ["a", "b"]
+    _, files = A.save_trajectory_comparison([branin, linear], ["a", "b"], tmp_path)
+    assert files["png"].stat().st_size > 0
+    assert pd.read_csv(files["data"])["study"].tolist() == df["study"].tolist()
+
+
+def test_comparison_figure():
+    curves = pd.DataFrame(
+        {
+            "variant": ["mlp"] * 4 + ["linear"] * 4,
+            "step": [0, 5, 0, 5] * 2,
+            "predicted_mean": np.arange(8.0),
+            "true_mean": np.arange(8.0) / 2,
+        }
     )
-    assert (tmp_path / "traj.png").stat().st_size > 0
+    fig = F.comparison_figure(curves, "branin")
+    ax = fig.axes[0]
+    assert ax.get_title().startswith("branin")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["mlp", "linear"]
+    assert len(ax.lines) == 4  # true and predicted per variant
 
 
 def test_bad_design_or_step_is_a_clear_error(branin):
     with pytest.raises(ValueError, match="design_id"):
-        V.pick_design(branin, 999)
+        G.pick_design(branin, 999)
     with pytest.raises(ValueError, match="step"):
-        V.pick_design(branin, 0, step=7)
+        G.pick_design(branin, 0, step=7)
 
 
 MOLECULES = {
@@ -158,7 +261,7 @@ MOLECULES = {
 }
 
 
-def test_views_on_a_tiny_molecule_study(tmp_path):
+def test_views_on_a_tiny_molecule_study():
     res = run_study(StudySpec.from_dict(MOLECULES))
     sweep = V.gradient_sweep(res, n=9)
     # categorical: every point is decoded; relaxed and decoded predictions differ somewhere
@@ -170,6 +273,10 @@ def test_views_on_a_tiny_molecule_study(tmp_path):
     assert c["predicted_norm"] == pytest.approx(own["predicted_norm"], abs=1e-5)
     assert c["true_norm"] == pytest.approx(own["true_norm"], abs=1e-9)
     assert c["offline_distance"] == 0  # a start design is an offline design (Hamming 0)
-    V.plot_gradient_sweep(sweep, tmp_path / "s.png")
-    V.plot_cross_section(grid, pts, tmp_path / "c.png")
-    assert (tmp_path / "s.png").exists() and (tmp_path / "c.png").exists()
+    assert "logits" in grid.attrs["coordinates"]
+    fig = F.sweep_figure(sweep)
+    assert "surrogate at the relaxed point" in _labels(fig)["legend"]
+    assert isinstance(F.cross_section_figure(grid, pts), Figure)
+    designs, labels = V.top_designs(res, n=3)
+    assert len(designs) == len(labels) == 6
+    assert labels[0].startswith("proposed: pred") and labels[-1].startswith("offline best")

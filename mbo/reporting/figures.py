@@ -1,0 +1,372 @@
+"""Drawing: each function takes a view's data and returns a :class:`matplotlib.figure.Figure`.
+
+Nothing here computes a view, writes a file or chooses a backend. The figures are built with
+:class:`~matplotlib.figure.Figure` directly, outside pyplot's global state: in a notebook a
+returned figure shows inline, and nothing needs closing.
+:func:`mbo.reporting.artifacts.save_figure` writes one to a PNG.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from .views import NEIGHBOURHOOD, transfer_wide
+
+#: colours of the surrogate's prediction and of the oracle's truth, in every picture.
+PRED, TRUE = "#1f77b4", "#d62728"
+
+
+# --- trajectory ---------------------------------------------------------------------------
+def draw_trajectory(ax: Axes, curves: pd.DataFrame, summary: dict[str, Any]) -> Axes:
+    """Draw predicted vs true normalized score against step on ``ax``: mean line,
+    interquartile band, min-max range; D(best) and the exact bound where known."""
+    s = curves["step"]
+    for col, color, label in (
+        ("predicted", PRED, "predicted (surrogate)"),
+        ("true", TRUE, "true (oracle)"),
+    ):
+        ax.fill_between(
+            s, curves[f"{col}_min"], curves[f"{col}_max"], color=color, alpha=0.08, lw=0
+        )
+        ax.fill_between(
+            s, curves[f"{col}_q25"], curves[f"{col}_q75"], color=color, alpha=0.25, lw=0
+        )
+        one = len(s) == 1  # a single checkpoint (e.g. the dbest baseline): bars, not bands
+        if one:
+            ax.vlines(s, curves[f"{col}_min"], curves[f"{col}_max"], color=color, alpha=0.4, lw=1)
+            ax.vlines(s, curves[f"{col}_q25"], curves[f"{col}_q75"], color=color, alpha=0.6, lw=6)
+        ax.plot(
+            s,
+            curves[f"{col}_mean"],
+            color=color,
+            lw=2,
+            marker="o" if one else None,
+            label=f"{label}: mean, IQR, range",
+        )
+    relaxed = curves["predicted_relaxed_mean"]
+    if (relaxed - curves["predicted_mean"]).abs().max() > 1e-6:  # categorical designs
+        ax.plot(
+            s, relaxed, color=PRED, lw=1.2, ls="--", label="predicted at the relaxed point (mean)"
+        )
+    d_best = summary.get("d_best", math.nan)
+    if math.isfinite(d_best):
+        ax.axhline(d_best, color="k", ls="--", lw=1, label=f"D(best) = {d_best:.2f}")
+    bound = summary.get("bound_norm", summary.get("bound_norm_mean", math.nan))
+    if bound is not None and math.isfinite(bound):
+        ax.axhline(bound, color="gray", ls=":", lw=1.2, label=f"exact upper bound = {bound:.2f}")
+    optimizer = summary.get("optimizer", "gradient_ascent")
+    ax.set_xlabel(f"{optimizer.replace('_', '-')} step")
+    ax.set_ylabel("normalized score")
+    ax.set_title(
+        f"{summary.get('domain', '')} · {summary.get('surrogate', '')}: gap {summary['gap']:+.2f}, "
+        f"fooled {summary['fooled_rate']:.0%}, true improved {summary['true_improvement_rate']:.0%}",
+        fontsize=10,
+    )
+    ax.legend(fontsize=8, loc="best")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def trajectory_figure(curves: pd.DataFrame, summary: dict[str, Any]) -> Figure:
+    """One study's trajectory (``result.curves``, ``result.summary``)."""
+    fig = Figure(figsize=(7, 4.2), dpi=120)
+    draw_trajectory(fig.subplots(), curves, summary)
+    fig.tight_layout()
+    return fig
+
+
+def trajectory_comparison_figure(df: pd.DataFrame, summaries: dict[str, dict[str, Any]]) -> Figure:
+    """One trajectory panel per study (:func:`~mbo.reporting.views.trajectory_comparison`),
+    on a shared y axis; ``summaries`` maps each ``study`` label to its summary."""
+    names = list(dict.fromkeys(df["study"]))
+    n = len(names)
+    cols = min(n, 3)
+    rows = math.ceil(n / cols)
+    fig = Figure(figsize=(5.2 * cols, 3.8 * rows), dpi=110)
+    axes = fig.subplots(rows, cols, sharey=True, squeeze=False)
+    for ax, name in zip(axes.ravel(), names, strict=False):
+        draw_trajectory(ax, df[df["study"] == name].reset_index(drop=True), summaries[name])
+        ax.set_title(f"{name}\n{ax.get_title()}", fontsize=8)
+        ax.legend(fontsize=6, loc="best")
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    fig.suptitle("predicted (blue) vs true (red) score against step, per study")
+    fig.tight_layout()
+    return fig
+
+
+def comparison_figure(curves: pd.DataFrame, title: str = "") -> Figure:
+    """Seed-averaged predicted (dashed) and true (solid) mean curves, one colour per
+    ``variant`` (the curves table of :func:`mbo.sweeps.compare.compare`)."""
+    fig = Figure(figsize=(8, 4.8), dpi=120)
+    ax = fig.subplots()
+    cmap = mpl.colormaps["tab10" if curves["variant"].nunique() <= 10 else "tab20"]
+    for i, (variant, g) in enumerate(curves.groupby("variant", sort=False)):
+        m = g.groupby("step")[["predicted_mean", "true_mean"]].mean()
+        c = cmap(i % cmap.N)
+        ax.plot(m.index, m["true_mean"], color=c, lw=2, label=f"{variant}")
+        ax.plot(m.index, m["predicted_mean"], color=c, lw=1.2, ls="--")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("normalized score (mean over designs)")
+    ax.set_title(f"{title} — solid: true (oracle), dashed: predicted", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+# --- 1-D sweep ----------------------------------------------------------------------------
+def _shade_clipped(ax: Axes, t: np.ndarray, clipped: np.ndarray) -> None:
+    if not clipped.any():
+        return
+    dt = (t[1] - t[0]) / 2 if len(t) > 1 else 0.5
+    first = True
+    for ti, c in zip(t, clipped, strict=True):
+        if c:
+            ax.axvspan(
+                ti - dt,
+                ti + dt,
+                color="0.85",
+                lw=0,
+                zorder=0,
+                label="projection clipped" if first else None,
+            )
+            first = False
+
+
+def sweep_figure(df: pd.DataFrame, title: str = "") -> Figure:
+    """The 1-D sweep (:func:`~mbo.reporting.views.gradient_sweep`) in two columns (gradient,
+    random direction): scores against ``t`` on top, the distance to the nearest offline
+    design below."""
+    a = df.attrs
+    categorical = (df["predicted_relaxed_norm"] - df["predicted_norm"]).abs().max() > 1e-6
+    fig = Figure(figsize=(12, 6.2), dpi=110)
+    axes = fig.subplots(2, 2, sharex="col", sharey="row", gridspec_kw={"height_ratios": [3, 1.2]})
+    for j, direction in enumerate(("gradient", "random")):
+        d = df[df["direction"] == direction]
+        t = d["t"].to_numpy()
+        ax = axes[0, j]
+        _shade_clipped(ax, t, d["clipped"].to_numpy())
+        ax.plot(t, d["predicted_norm"], color=PRED, lw=2, label="surrogate (decoded design)")
+        if categorical:
+            ax.plot(
+                t,
+                d["predicted_relaxed_norm"],
+                color=PRED,
+                lw=1.2,
+                ls="--",
+                label="surrogate at the relaxed point",
+            )
+        ax.plot(t, d["true_norm"], color=TRUE, lw=2, marker=".", ms=4, label="oracle (true)")
+        bad = ~d["valid"].astype(bool).to_numpy()
+        if bad.any():
+            lo = np.nanmin(d[["predicted_norm", "true_norm"]].to_numpy())
+            ax.scatter(t[bad], np.full(bad.sum(), lo), marker="x", c=TRUE, label="invalid design")
+        ax.axvline(0, color="k", lw=0.8)
+        if math.isfinite(a.get("d_best", math.nan)):
+            ax.axhline(a["d_best"], color="k", ls="--", lw=1, label=f"D(best) = {a['d_best']:.2f}")
+        bound = d["bound_norm"].to_numpy(dtype=float)
+        if np.isfinite(bound).any():  # the exact bound of each point's design
+            ax.plot(t, bound, color="gray", ls=":", lw=1.2, label="exact upper bound")
+        what = "gradient direction" if direction == "gradient" else "a random direction"
+        if direction == "gradient" and a.get("zero_gradient"):
+            what = "gradient is zero here: a second random direction"
+        ax.set_title(f"along {what}", fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+        ax2 = axes[1, j]
+        ax2.plot(t, d["offline_distance"], color="0.3", lw=1.5)
+        ax2.axhline(
+            a["offline_spacing"], color="0.3", ls="--", lw=1, label="typical offline spacing"
+        )
+        ax2.axvline(0, color="k", lw=0.8)
+        ax2.set_xlabel("t (distance walked, optimizer coordinates)")
+        ax2.grid(alpha=0.3)
+        ax2.legend(fontsize=7, loc="upper center")
+    axes[0, 0].set_ylabel("normalized score")
+    axes[1, 0].set_ylabel("to nearest\noffline design")
+    fig.suptitle(
+        title
+        or f"1-D sweep from design {a['design_id']} (step {a['step']}): the model extrapolates "
+        "linearly, the world does not",
+        fontsize=11,
+    )
+    fig.tight_layout()
+    return fig
+
+
+# --- 2-D cross-section --------------------------------------------------------------------
+def cross_section_figure(grid: pd.DataFrame, points: pd.DataFrame, title: str = "") -> Figure:
+    """The cross-section (:func:`~mbo.reporting.views.cross_section`) as three maps:
+    surrogate, oracle (one colour scale), and their difference."""
+    at = grid.attrs
+    n = int(round(math.sqrt(len(grid))))
+    a = grid["a"].to_numpy().reshape(n, n)
+    b = grid["b"].to_numpy().reshape(n, n)
+    pred = grid["predicted_norm"].to_numpy().reshape(n, n)
+    true = grid["true_norm"].to_numpy().reshape(n, n)
+    diff = grid["difference"].to_numpy().reshape(n, n)
+    dist = grid["offline_distance"].to_numpy().reshape(n, n)
+    clipped = grid["clipped"].to_numpy().reshape(n, n).astype(float)
+    both = np.concatenate([pred[np.isfinite(pred)], true[np.isfinite(true)]])
+    lo, hi = (float(both.min()), float(both.max())) if len(both) else (0.0, 1.0)
+    hi = hi if hi > lo else lo + 1e-6
+    m = float(np.nanmax(np.abs(diff))) if np.isfinite(diff).any() else 1.0
+    m = m if m > 0 else 1e-6
+    fig = Figure(figsize=(16, 5), dpi=110)
+    axes = fig.subplots(1, 3, sharey=True)
+    specs = (
+        (pred, "surrogate prediction", "viridis", lo, hi),
+        (true, "oracle (true)", "viridis", lo, hi),
+        (diff, "surrogate - oracle (red: over-predicts)", "RdBu_r", -m, m),
+    )
+    off = points[points["kind"] == "offline"]
+    path_pts = points[points["kind"] == "path"]
+    extent = (a.min(), a.max(), b.min(), b.max())
+    level = at.get("neighbourhood_level", math.nan)
+    for ax, (z, name, cmap, vmin, vmax) in zip(axes, specs, strict=True):
+        im = ax.imshow(
+            np.ma.masked_invalid(z),
+            origin="lower",
+            extent=extent,
+            cmap=cmap,
+            vmin=vmin,
+            vmax=vmax,
+            aspect="auto",
+            interpolation="nearest",
+        )
+        fig.colorbar(im, ax=ax, label="normalized score")
+        if math.isfinite(level) and dist.min() < level < dist.max():
+            ax.contour(a, b, dist, levels=[level], colors="w", linewidths=1.4, linestyles="--")
+        elif math.isfinite(level) and dist.max() <= level and ax is axes[0]:
+            ax.text(
+                0.02,
+                0.98,
+                "the whole plane is near the offline data",
+                transform=ax.transAxes,
+                va="top",
+                fontsize=7,
+                bbox={"fc": "w", "alpha": 0.8, "lw": 0},
+            )
+        if 0 < clipped.mean() < 1:
+            ax.contour(a, b, clipped, levels=[0.5], colors="0.6", linewidths=1, linestyles=":")
+        ax.scatter(
+            off["a"],
+            off["b"],
+            s=10,
+            c="k",
+            alpha=0.5,
+            marker="o",
+            label=f"{len(off)} offline designs near the plane (projected)",
+        )
+        ax.plot(path_pts["a"], path_pts["b"], color="#ff7f0e", lw=1.6, label="its ascent path")
+        ax.scatter([0], [0], s=60, c="w", edgecolors="k", zorder=4, label="the design")
+        ax.set_xlim(extent[0], extent[1])
+        ax.set_ylim(extent[2], extent[3])
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("a: along the gradient")
+    axes[0].set_ylabel("b: random orthogonal direction")
+    axes[0].legend(fontsize=7, loc="lower left", framealpha=0.85)
+    fig.suptitle(
+        title
+        or f"cross-section around design {at['design_id']} (step {at['step']}); white dashed: "
+        f"{at.get('neighbourhood', NEIGHBOURHOOD):g}x the typical offline spacing from the data; "
+        "grey dotted: clipping",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    return fig
+
+
+# --- transfer matrix ----------------------------------------------------------------------
+def transfer_figure(df: pd.DataFrame, title: str = "") -> Figure:
+    """Heatmap of the transfer matrix's mean normalized scores
+    (:func:`~mbo.reporting.views.transfer_matrix`), diagonal boxed, the oracle column set
+    apart."""
+    w = transfer_wide(df)
+    vals = w.to_numpy(dtype=float)
+    nr, nc = vals.shape
+    fig = Figure(figsize=(2.0 + 1.5 * nc, 1.6 + 0.6 * nr), dpi=110)
+    ax = fig.subplots()
+    finite = vals[np.isfinite(vals)]
+    vmin, vmax = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+    im = ax.imshow(vals, cmap="viridis", vmin=vmin, vmax=max(vmax, vmin + 1e-6), aspect="auto")
+    fig.colorbar(im, ax=ax, label="mean normalized score")
+    mid = (vmin + vmax) / 2
+    for i in range(nr):
+        for j in range(nc):
+            v = vals[i, j]
+            ax.text(
+                j,
+                i,
+                "nan" if not math.isfinite(v) else f"{v:.2f}",
+                ha="center",
+                va="center",
+                color="w" if not math.isfinite(v) or v < mid else "k",
+                fontsize=9,
+            )
+    for i, r in enumerate(w.index):
+        if r in w.columns:
+            j = list(w.columns).index(r)
+            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="w", lw=2.5))
+    ax.axvline(nc - 1.5, color="w", lw=4)
+    ax.set_xticks(range(nc), [f"scored by\n{c}" for c in w.columns], fontsize=8)
+    ax.set_yticks(range(nr), [f"designs from\n{r}" for r in w.index], fontsize=8)
+    ax.set_title(
+        title or "transfer: designs optimized against one surrogate, scored by the others",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    return fig
+
+
+# --- the whole 2-D landscape --------------------------------------------------------------
+def landscape_figure(data: dict[str, Any]) -> Figure:
+    """True landscape beside the surrogate's (:func:`~mbo.reporting.views.landscape`), with
+    the offline data and the ascent paths on both."""
+    cut = data["d_best"]
+    xs, off, k = data["paths"], data["offline"], data["k"]
+    p = xs.shape[1]
+    both = np.concatenate([data["true"].ravel(), data["predicted"].ravel()])
+    levels = np.linspace(np.nanmin(both), np.nanmax(both), 31)
+    fig = Figure(figsize=(12, 5), dpi=110)
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, key, title in (
+        (axes[0], "true", "true (oracle)"),
+        (axes[1], "predicted", f"surrogate ({data['surrogate']})"),
+    ):
+        z = data[key]
+        cf = ax.contourf(data["x0"], data["x1"], z, levels=levels, cmap="viridis")
+        fig.colorbar(cf, ax=ax, label="normalized score (shared scale)")
+        ax.contour(
+            data["x0"], data["x1"], z, levels=[cut], colors="w", linewidths=1.2, linestyles="--"
+        )
+        ax.scatter(off[:, 0], off[:, 1], s=3, c="k", alpha=0.35, label="offline data (visible)")
+        for i in range(p):
+            ax.plot(xs[:, i, 0], xs[:, i, 1], color="#ff7f0e", lw=0.9, alpha=0.9)
+        ax.scatter(xs[0, :, 0], xs[0, :, 1], s=14, c="w", edgecolors="k", zorder=3, label="start")
+        ax.scatter(
+            xs[-1, :, 0],
+            xs[-1, :, 1],
+            s=30,
+            c="#ff7f0e",
+            marker="X",
+            edgecolors="k",
+            zorder=3,
+            label="end",
+        )
+        ax.set_title(f"{title}; dashed: level of D(best)", fontsize=10)
+        ax.set_xlabel("x0")
+    axes[0].set_ylabel("x1")
+    axes[0].legend(fontsize=7, loc="lower left", framealpha=0.8)
+    fig.suptitle(f"{data['domain']}: where gradient ascent went ({p} of {k} designs)")
+    fig.tight_layout()
+    return fig
