@@ -4,7 +4,7 @@ Domains are built by name through ``mbo.registry.DOMAINS`` (``mbo list``).
 """
 
 from ._base import Domain, ReferenceData
-from ._oracle import Oracle, OracleError
+from ._oracle import Oracle, OracleError, OracleFailure, OracleResult
 from ._space import BoxSpace, CategoricalSpace, Space
 
 __all__ = [
@@ -13,6 +13,8 @@ __all__ = [
     "Domain",
     "Oracle",
     "OracleError",
+    "OracleFailure",
+    "OracleResult",
     "ReferenceData",
     "Space",
 ]

@@ -1,13 +1,32 @@
-"""Analytic test functions from BoTorch, negated so that larger is better.
+"""Box domains over analytic functions: any BoTorch synthetic test function, or your own.
 
-Designs are points ``(n, d)`` (float64 arrays) in the function's usual box; the design
-tensor is the point itself (float32). The oracle clamps into the box and casts to float64
-before calling BoTorch (its test functions reject out-of-bound points and default to
-float64). Reference data is uniform in the box from a seeded generator.
+* :class:`BoxFunctionDomain` holds what they share: a vectorized function over a box,
+  maximized, with an optional known maximum (the exact bound).
+* :class:`BoTorchDomain` wraps any BoTorch ``SyntheticTestFunction`` given by import path
+  (``"botorch.test_functions.synthetic:Michalewicz"``) or class, negated where BoTorch defines
+  it as a minimization problem; its bound is BoTorch's optimal value (negated likewise) where
+  BoTorch knows one, else unknown.
+* :class:`AnalyticDomain` is a :class:`BoTorchDomain` picked by short name from
+  :data:`FUNCTIONS` (``branin``, ``hartmann``, ...).
+* :class:`FunctionDomain` wraps your own Python function ``f(x) -> scores`` over a box; its
+  optimum is unknown unless you give ``bound``.
+
+Designs are points ``(n, d)`` (float64 arrays) in the box; the design tensor is the point
+itself (float32). The oracle clamps into the box (BoTorch's test functions reject
+out-of-bound points), rounds the integer-valued dimensions of mixed BoTorch problems, casts to
+float64 and calls the function; ``nan`` marks an invalid design (e.g. infeasible for a
+constrained BoTorch problem). Reference data is uniform in the box from a seeded generator.
+The oracle's evaluators hold only plain data (an import path or importable class, options)
+and build the function on first use in each process, so they pickle to oracle workers
+(``workers > 0``) and to sweep workers.
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -30,34 +49,330 @@ FUNCTIONS: dict[str, tuple[type, tuple[int, ...] | None, int]] = {
     "rastrigin": (_syn.Rastrigin, None, 4),
 }
 
+#: BoTorch constructor options a BoTorchDomain sets itself (it maximizes the noise-free
+#: function in float64).
+_FIXED_OPTIONS = ("negate", "noise_std", "constraint_noise_std", "dtype")
+
 
 def _make_function(name: str, dim: int) -> Any:
+    """The BoTorch test function ``FUNCTIONS[name]`` in ``dim`` dimensions."""
     cls, dims, _ = FUNCTIONS[name]
-    return cls() if dims == (2,) else cls(dim=dim)
+    return _build_botorch(cls, None if dims == (2,) else dim, {})
 
 
-class _Evaluate:
-    """Picklable batch evaluation ``(n, d) -> (n,)`` of the negated test function."""
+def _resolve(target: str | Any, what: str) -> Any:
+    """``target`` itself, or the object an import path ``"package.module:Attr"`` names.
 
-    def __init__(self, name: str, dim: int) -> None:
-        self.name, self.dim = name, dim
-        self._f = _make_function(name, dim)
+    ``ValueError`` naming the module or attribute that cannot be found."""
+    if not isinstance(target, str):
+        return target
+    module, sep, attr = target.partition(":")
+    if not (sep and module and attr):
+        raise ValueError(f"{what} must be an import path 'package.module:Name', got {target!r}")
+    try:
+        obj = importlib.import_module(module)
+    except ImportError as err:
+        raise ValueError(f"{what}: cannot import module {module!r} ({err})") from err
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ValueError(f"{what}: module {module!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    return obj
 
-    def __call__(self, designs: np.ndarray) -> np.ndarray:
-        x = torch.as_tensor(np.asarray(designs, dtype=np.float64))
-        b = self._f.bounds.to(x)
-        x = torch.minimum(torch.maximum(x, b[0]), b[1])
+
+def _label(target: str | Any) -> str:
+    """An import path for ``target`` (a path already, or a class/function)."""
+    if isinstance(target, str):
+        return target
+    return f"{getattr(target, '__module__', '?')}:{getattr(target, '__qualname__', target)}"
+
+
+def _build_botorch(cls: type, dim: int | None, options: dict[str, Any]) -> Any:
+    """``cls(dim=dim, **options)`` under a fixed seed: a constructor that draws random numbers
+    (e.g. ``AckleyMixed(randomize_optimum=True)``) builds the same function in every process."""
+    kwargs = dict(options) if dim is None else {**options, "dim": int(dim)}
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return cls(**kwargs)
+
+
+def _scores(y: Any, n: int, what: str) -> np.ndarray:
+    """A function's output as float64 ``(n,)``: numpy arrays, lists and torch tensors."""
+    if isinstance(y, Tensor):
+        y = y.detach().to("cpu", torch.float64).numpy()
+    y = np.asarray(y, dtype=np.float64)
+    if y.size != n or y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
+        raise ValueError(f"{what} returned shape {y.shape} for {n} designs; expected ({n},)")
+    return y.reshape(n)
+
+
+class _BoxEvaluate:
+    """Picklable batch evaluation ``(n, d) -> (n,)``: clamp into the box, round the integer
+    dimensions, call the function (built by :meth:`_build` on first use in each process) and
+    multiply by ``sign`` (-1 maximizes a minimization problem)."""
+
+    def __init__(
+        self,
+        lower: Sequence[float],
+        upper: Sequence[float],
+        sign: float = 1.0,
+        integer_dims: Sequence[int] = (),
+    ) -> None:
+        self.lower = np.asarray(lower, dtype=np.float64)
+        self.upper = np.asarray(upper, dtype=np.float64)
+        self.sign = float(sign)
+        self.integer_dims = [int(i) for i in integer_dims]
+        self._f: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_f"] = None  # rebuilt from plain data in the worker
+        return state
+
+    def _build(self) -> Any:
+        raise NotImplementedError
+
+    def _call(self, f: Any, x: np.ndarray) -> Any:
+        return f(x)
+
+    def __call__(self, designs: Any) -> np.ndarray:
+        x = np.clip(np.asarray(designs, dtype=np.float64), self.lower, self.upper)
+        if self.integer_dims:
+            x[:, self.integer_dims] = np.round(x[:, self.integer_dims])
+        if self._f is None:
+            self._f = self._build()
+        return self.sign * _scores(self._call(self._f, x), len(x), "the function")
+
+
+class _BoTorchEvaluate(_BoxEvaluate):
+    """A BoTorch test function's noise-free value; ``nan`` where a constrained problem's
+    constraints are violated."""
+
+    def __init__(
+        self, function: str | type, dim: int | None, options: dict[str, Any], **box: Any
+    ) -> None:
+        super().__init__(**box)
+        self.function, self.dim, self.options = function, dim, dict(options)
+
+    def _build(self) -> Any:
+        return _build_botorch(_resolve(self.function, "function"), self.dim, self.options)
+
+    def _call(self, f: Any, x: np.ndarray) -> Tensor:
+        t = torch.as_tensor(x)
         with torch.no_grad():
-            y = -self._f.evaluate_true(x)
-        return y.numpy().astype(np.float64)
+            y = f.evaluate_true(t)
+            if isinstance(f, _syn.ConstrainedSyntheticTestFunction):
+                feasible = (f.evaluate_slack_true(t) >= 0).all(dim=-1)
+                y = torch.where(feasible, y, torch.full_like(y, math.nan))
+        return y
+
+
+class _FunctionEvaluate(_BoxEvaluate):
+    """A user's function of a float64 array ``(n, d)``."""
+
+    def __init__(self, function: str | Callable[..., Any], **box: Any) -> None:
+        super().__init__(**box)
+        self.function = function
+
+    def _build(self) -> Any:
+        return _check_callable(_resolve(self.function, "function"), self.function)
+
+    def _call(self, f: Any, x: np.ndarray) -> Any:
+        with torch.no_grad():
+            return f(x)
+
+
+def _check_callable(f: Any, target: Any) -> Callable[..., Any]:
+    if not callable(f) or isinstance(f, type):
+        raise ValueError(f"function {_label(target)!r} is not a function of designs (n, d)")
+    return f
 
 
 def _row_key(design: np.ndarray) -> bytes:
     return np.asarray(design, dtype=np.float64).tobytes()
 
 
-class AnalyticDomain(Domain):
-    """A BoTorch test function as a domain (maximize the negated function).
+class BoxFunctionDomain(Domain):
+    """A vectorized function over a box, maximized: what the domains below share.
+
+    Args:
+        evaluate: picklable ``designs (n, d) float64 -> raw scores (n,)`` (larger is better,
+            ``nan`` for an invalid design), clamping into the box itself.
+        lower, upper: the box ``(d,)``.
+        bound: the known maximum of the score (an exact upper bound on every design's score),
+            or ``None`` where none is known: the bound-based metrics (impossible-prediction
+            rate) are then ``nan``, shown as n/a.
+        name: the domain's name in reports.
+        n_reference: size of the reference set sampled uniformly in the box.
+        seed: seed of the reference sample.
+        offline_fraction: share of the reference data visible offline (lowest scores).
+        workers: oracle worker processes for cache misses (0 evaluates in this process).
+        function: what the domain evaluates, for reports (default: ``name``).
+    """
+
+    def __init__(
+        self,
+        evaluate: Callable[[np.ndarray], np.ndarray],
+        lower: Any,
+        upper: Any,
+        bound: float | None = None,
+        name: str = "box",
+        n_reference: int = 2000,
+        seed: int = 0,
+        offline_fraction: float = 0.5,
+        workers: int = 0,
+        function: str | None = None,
+    ) -> None:
+        super().__init__()
+        if int(n_reference) < 10:
+            raise ValueError(f"n_reference must be >= 10, got {n_reference}")
+        lower = torch.as_tensor(lower, dtype=torch.float32).flatten()
+        upper = torch.as_tensor(upper, dtype=torch.float32).flatten()
+        self.space = BoxSpace(lower, upper)
+        self._bounds = torch.stack([self.space.lower, self.space.upper])
+        self.dim = self.space.dim
+        self.name = name
+        self.n_reference, self.seed = int(n_reference), int(seed)
+        self.default_offline_fraction = float(offline_fraction)
+        self.workers = int(workers)
+        #: the known maximum of the score (an exact bound on any design), or ``None``.
+        self.optimal_value = None if bound is None else float(bound)
+        if self.optimal_value is not None and not math.isfinite(self.optimal_value):
+            raise ValueError(f"bound must be a finite number or None, got {bound!r}")
+        self._evaluate = evaluate
+        #: what the domain evaluates, for reports (an import path for plug-in functions).
+        self.function = function or name
+
+    def encode(self, designs: Any) -> Tensor:
+        arr = np.asarray(designs, dtype=np.float64)
+        if arr.ndim != 2 or arr.shape[1] != self.dim:
+            raise ValueError(
+                f"{self.name}: expected designs of shape (n, {self.dim}), got {arr.shape}"
+            )
+        return torch.as_tensor(arr, dtype=torch.float32)
+
+    def decode(self, x: Tensor) -> np.ndarray:
+        self.space.check(x)
+        x = self.space.project(x.detach().to("cpu", torch.float32))
+        return x.numpy().astype(np.float64)
+
+    def upper_bound(self, designs: Any) -> np.ndarray | None:
+        if self.optimal_value is None:
+            return None
+        return np.full(len(designs), self.optimal_value)
+
+    def design_columns(self, designs: Any) -> dict[str, Any]:
+        arr = np.asarray(designs)
+        return {f"x{i}": arr[:, i] for i in range(min(self.dim, 16))}
+
+    def _make_oracle(self) -> Oracle:
+        return Oracle(self._evaluate, key=_row_key, workers=self.workers)
+
+    def _make_reference(self) -> ReferenceData:
+        g = torch.Generator().manual_seed(self.seed)
+        x = self.space.sample(self.n_reference, generator=g)
+        designs = x.numpy().astype(np.float64)
+        return ReferenceData(designs, x, self.oracle(designs))
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            **super().describe(),
+            "function": self.function,
+            "optimal_value": self.optimal_value,
+            "n_reference": self.n_reference,
+            "offline_fraction": self.default_offline_fraction,
+        }
+
+
+class BoTorchDomain(BoxFunctionDomain):
+    """Any BoTorch ``SyntheticTestFunction`` as a domain, maximized.
+
+    BoTorch's minimization problems (most of them) are negated; maximization problems
+    (``Cosine8``, ``Labs``) are kept. The bound is BoTorch's optimal value, negated likewise,
+    where BoTorch knows it (``Michalewicz`` knows it for ``dim`` 2, 5 and 10 only; elsewhere the
+    bound-based metrics read n/a). Constrained problems score ``nan`` (invalid) where a
+    constraint is violated; mixed problems' integer dimensions are rounded by the oracle.
+
+    Args:
+        function: import path ``"module:Class"`` of the test function, or the class.
+        dim: input dimension, for functions that take one (``None``: BoTorch's default).
+        function_options: further keyword options of the function's constructor (e.g.
+            ``{"bounds": [[0, 1], [0, 1]]}``, ``{"m": 7}`` for Shekel); ``negate``, ``noise_std``
+            and ``dtype`` are set by the domain.
+        n_reference, seed, offline_fraction, workers: see :class:`BoxFunctionDomain`.
+        name: the domain's name (default: the class name, lowercase, with the dimension).
+    """
+
+    def __init__(
+        self,
+        function: str | type = "botorch.test_functions.synthetic:Michalewicz",
+        dim: int | None = None,
+        function_options: dict[str, Any] | None = None,
+        n_reference: int = 2000,
+        seed: int = 0,
+        offline_fraction: float = 0.5,
+        workers: int = 0,
+        name: str | None = None,
+    ) -> None:
+        cls = _resolve(function, "function")
+        if not (isinstance(cls, type) and issubclass(cls, _syn.SyntheticTestFunction)):
+            raise ValueError(
+                f"function {_label(function)!r} is not a BoTorch SyntheticTestFunction class "
+                "(e.g. botorch.test_functions.synthetic:Michalewicz)"
+            )
+        options = dict(function_options or {})
+        params = inspect.signature(cls).parameters
+        fixed = sorted(set(options) & {*_FIXED_OPTIONS, "dim"})
+        if fixed:
+            raise ValueError(
+                f"function_options {fixed} are set by the domain (it maximizes the noise-free "
+                "function in float64); give the dimension as dim="
+            )
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            accepted = sorted(set(params) - {*_FIXED_OPTIONS, "dim", "self"})
+            unknown = sorted(set(options) - set(accepted))
+            if unknown:
+                raise ValueError(
+                    f"unknown function_options {unknown} for {cls.__name__}; "
+                    f"it accepts {accepted or 'none'}"
+                )
+        takes_dim = "dim" in params
+        if dim is not None and not takes_dim:
+            if int(dim) != getattr(cls, "dim", dim):
+                raise ValueError(f"{cls.__name__} is {cls.dim}-D only, got dim={dim}")
+            dim = None
+        try:
+            f = _build_botorch(cls, dim, options)
+        except (TypeError, ValueError, RuntimeError) as err:
+            raise ValueError(f"{cls.__name__}: {err}") from err
+        sign = -1.0 if getattr(f, "_is_minimization_by_default", True) else 1.0
+        optimum = getattr(f, "_optimal_value", None)
+        bounds = f.bounds.to(torch.float64)
+        self.function_options = options
+        super().__init__(
+            _BoTorchEvaluate(
+                function,
+                None if dim is None else int(dim),
+                options,
+                lower=bounds[0].tolist(),
+                upper=bounds[1].tolist(),
+                sign=sign,
+                integer_dims=sorted([*f.discrete_inds, *f.categorical_inds]),
+            ),
+            bounds[0],
+            bounds[1],
+            bound=None if optimum is None else sign * float(optimum) + 0.0,  # no -0.0
+            name=name or cls.__name__.lower() + (str(f.dim) if takes_dim else ""),
+            n_reference=n_reference,
+            seed=seed,
+            offline_fraction=offline_fraction,
+            workers=workers,
+            function=_label(function),
+        )
+
+
+class AnalyticDomain(BoTorchDomain):
+    """A BoTorch test function picked by short name (maximize the negated function).
 
     Args:
         function: one of ``FUNCTIONS`` (branin, hartmann, ackley, rosenbrock, ...).
@@ -75,68 +390,88 @@ class AnalyticDomain(Domain):
         seed: int = 0,
         offline_fraction: float = 0.5,
     ) -> None:
-        super().__init__()
         function = function.lower()
         if function not in FUNCTIONS:
             raise ValueError(
                 f"unknown analytic function {function!r}; choose from {sorted(FUNCTIONS)}"
             )
-        _, dims, default_dim = FUNCTIONS[function]
+        cls, dims, default_dim = FUNCTIONS[function]
         dim = default_dim if dim is None else int(dim)
         if dims is not None and dim not in dims:
             raise ValueError(f"{function} is defined for dim in {dims}, got dim={dim}")
         if dim < 2:
             raise ValueError(f"{function} needs dim >= 2, got dim={dim}")
-        if n_reference < 10:
-            raise ValueError(f"n_reference must be >= 10, got {n_reference}")
-        self.function, self.dim, self.n_reference, self.seed = (
-            function,
-            dim,
-            int(n_reference),
-            int(seed),
+        super().__init__(
+            cls,
+            None if dims == (2,) else dim,
+            n_reference=n_reference,
+            seed=seed,
+            offline_fraction=offline_fraction,
+            name=function if dims == (2,) or dim == default_dim else f"{function}{dim}",
         )
-        self.default_offline_fraction = float(offline_fraction)
-        self.name = function if dims == (2,) or dim == default_dim else f"{function}{dim}"
-        f = _make_function(function, dim)
-        self._bounds = f.bounds.to(torch.float32)
-        self.space = BoxSpace(self._bounds[0], self._bounds[1])
-        #: the known global maximum of the negated function (an exact bound on any design).
-        self.optimal_value = -float(f.optimal_value)
+        self.function = function
 
-    def encode(self, designs: Any) -> Tensor:
-        arr = np.asarray(designs, dtype=np.float64)
-        if arr.ndim != 2 or arr.shape[1] != self.dim:
+
+class FunctionDomain(BoxFunctionDomain):
+    """Your own Python function over a box as a domain.
+
+    The function receives a float64 numpy array ``(n, d)`` of points inside the box (a fresh
+    copy, clamped into it) and returns ``n`` scores: a numpy array, a list or a torch tensor
+    (``(n,)`` or ``(n, 1)``); ``nan`` marks an invalid design. It runs in oracle and sweep
+    worker processes, so give it as an import path ``"my_pkg.mod:score"`` (or a module-level
+    function that pickles by reference). Its optimum is unknown unless you give ``bound``:
+    the bound-based metrics (impossible-prediction rate) then read n/a.
+
+    Args:
+        function: import path ``"package.module:function"``, or the function.
+        lower, upper: the box, one number per dimension.
+        maximize: ``False`` to minimize the function (the domain maximizes its negative).
+        bound: the function's known optimum over the box (its maximum, or its minimum when
+            ``maximize=False``), if any.
+        n_reference, seed, offline_fraction, workers: see :class:`BoxFunctionDomain`.
+        name: the domain's name (default: the function's name).
+    """
+
+    def __init__(
+        self,
+        function: str | Callable[..., Any] = "",
+        lower: Sequence[float] | None = None,
+        upper: Sequence[float] | None = None,
+        maximize: bool = True,
+        bound: float | None = None,
+        n_reference: int = 2000,
+        seed: int = 0,
+        offline_fraction: float = 0.5,
+        workers: int = 0,
+        name: str | None = None,
+    ) -> None:
+        if not function or lower is None or upper is None:
             raise ValueError(
-                f"{self.name}: expected designs of shape (n, {self.dim}), got {arr.shape}"
+                "the function domain needs function='package.module:name', lower=[...] and "
+                "upper=[...] (e.g. -D function=my_pkg.f:score -D lower=[0,0] -D upper=[1,1])"
             )
-        return torch.as_tensor(arr, dtype=torch.float32)
-
-    def decode(self, x: Tensor) -> np.ndarray:
-        self.space.check(x)
-        x = self.space.project(x.detach().to("cpu", torch.float32))
-        return x.numpy().astype(np.float64)
-
-    def upper_bound(self, designs: Any) -> np.ndarray:
-        return np.full(len(designs), self.optimal_value)
-
-    def design_columns(self, designs: Any) -> dict[str, Any]:
-        arr = np.asarray(designs)
-        return {f"x{i}": arr[:, i] for i in range(min(self.dim, 16))}
-
-    def _make_oracle(self) -> Oracle:
-        return Oracle(_Evaluate(self.function, self.dim), key=_row_key)
-
-    def _make_reference(self) -> ReferenceData:
-        g = torch.Generator().manual_seed(self.seed)
-        x = self.space.sample(self.n_reference, generator=g)
-        designs = x.numpy().astype(np.float64)
-        return ReferenceData(designs, x, self.oracle(designs))
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            **super().describe(),
-            "function": self.function,
-            "optimal_value": self.optimal_value,
-            "n_reference": self.n_reference,
-            "offline_fraction": self.default_offline_fraction,
-        }
+        _check_callable(_resolve(function, "function"), function)  # fail here, not in a worker
+        try:
+            lo = np.asarray(lower, dtype=np.float64).reshape(-1)
+            hi = np.asarray(upper, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"lower and upper must be lists of numbers ({err})") from err
+        if lo.shape != hi.shape or not np.isfinite([*lo, *hi]).all():
+            raise ValueError(
+                f"lower and upper must be finite and of one length, got {lower}, {upper}"
+            )
+        sign = 1.0 if maximize else -1.0
+        label = _label(function)
+        self.maximize = bool(maximize)
+        super().__init__(
+            _FunctionEvaluate(function, lower=lo, upper=hi, sign=sign),
+            lo,
+            hi,
+            bound=None if bound is None else sign * float(bound),
+            name=name or label.rpartition(":")[2].rpartition(".")[2],
+            n_reference=n_reference,
+            seed=seed,
+            offline_fraction=offline_fraction,
+            workers=workers,
+            function=label,
+        )

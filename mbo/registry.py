@@ -82,10 +82,13 @@ class Registry:
         name: str,
         target: str | Callable[..., Any],
         description: str = "",
+        /,
         **preset: Any,
     ) -> None:
         """Add (or replace) ``name`` in this process. Use an entry point or an import path
-        for a plug-in that must also work in other processes (sweep workers)."""
+        for a plug-in that must also work in other processes (sweep workers). ``preset``
+        options may be named anything (``name=``, ``target=`` too): the first three
+        arguments are positional-only."""
         self._entries[name.lower()] = Entry(target, dict(preset), description)
 
     def unregister(self, name: str) -> None:
@@ -129,13 +132,14 @@ class Registry:
         if not isinstance(entry.target, str) or name.lower() not in self._entries:
             _load(entry.target, f"{self.kind} {name!r}")
 
-    def options(self, name: str, **options: Any) -> dict[str, Any]:
+    def options(self, name: str, /, **options: Any) -> dict[str, Any]:
         """The preset of ``name`` overridden by ``options``."""
         return {**self.entry(name).preset, **options}
 
-    def make(self, name: str, **options: Any) -> Any:
-        """Build ``name`` with its preset and ``options``. Unknown or missing options give a
-        ``ValueError`` naming them and the accepted ones."""
+    def make(self, name: str, /, **options: Any) -> Any:
+        """Build ``name`` with its preset and ``options`` (which may include one called
+        ``name``: ``name`` is positional-only). Unknown options give a ``ValueError`` naming
+        them and the accepted ones."""
         factory, preset = self.resolve(name)
         kwargs = {**preset, **options}
         accepted = _accepted(factory)

@@ -115,3 +115,171 @@ def test_categorical_space_relaxed_and_hard_features():
     assert torch.allclose(soft.view(5, 3, 4).sum(-1), torch.ones(5, 3))
     assert torch.equal(hard.view(5, 3, 4).argmax(-1), logits.argmax(-1))
     assert torch.equal(hard.view(5, 3, 4).sum(-1), torch.ones(5, 3))
+
+
+# --- BoTorchDomain, FunctionDomain ---------------------------------------------------------
+SYN = "botorch.test_functions.synthetic"
+
+USER_MODULE = '''
+import numpy as np
+import torch
+
+def score(x):
+    """float64 (n, d) -> a torch tensor (n,)"""
+    assert isinstance(x, np.ndarray) and x.dtype == np.float64
+    return torch.as_tensor(x).sin().sum(-1)
+
+def column(x):
+    return x[:, :1]  # (n, 1) is accepted
+
+def wrong_shape(x):
+    return x
+'''
+
+
+@pytest.fixture
+def user_module(tmp_path, monkeypatch):
+    """A user's module ``userfuncs`` importable by path (also in spawned workers)."""
+    (tmp_path / "userfuncs.py").write_text(USER_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return "userfuncs"
+
+
+def test_analytic_domain_is_a_botorch_domain_by_short_name():
+    from domains.analytic import AnalyticDomain, BoTorchDomain
+
+    a = DOMAINS.make("ackley", dim=3, n_reference=50)
+    b = DOMAINS.make("botorch", function=f"{SYN}:Ackley", dim=3, n_reference=50)
+    assert isinstance(a, BoTorchDomain) and isinstance(a, AnalyticDomain)
+    assert (a.name, b.name, a.function) == ("ackley3", "ackley3", "ackley")
+    np.testing.assert_array_equal(a.reference_data().y, b.reference_data().y)
+    assert a.optimal_value == b.optimal_value == 0.0
+
+
+def test_hartmann_4d_has_no_known_optimum_and_no_bound():
+    d = DOMAINS.make("hartmann", dim=4, n_reference=50)
+    assert d.optimal_value is None and d.upper_bound(d.reference_data().designs) is None
+
+
+def test_botorch_domain_negates_minimization_problems_and_keeps_maximization_ones():
+    from botorch.test_functions.synthetic import Michalewicz
+
+    m = DOMAINS.make("botorch", n_reference=50)  # Michalewicz, BoTorch's default dim 2
+    assert m.name == "michalewicz2" and m.optimal_value == pytest.approx(1.80130341)
+    assert m.oracle(np.array([[2.20290552, 1.57079633]]))[0] == pytest.approx(1.8013, abs=1e-4)
+    ref = m.reference_data()
+    assert (ref.y <= m.upper_bound(ref.designs)).all()
+    # the class itself works as well as its import path
+    by_class = DOMAINS.make("botorch", function=Michalewicz, n_reference=50)
+    np.testing.assert_array_equal(by_class.reference_data().y, ref.y)
+    # Cosine8 is a maximization problem in BoTorch: kept as it is, bound +0.8
+    c = DOMAINS.make("botorch", function=f"{SYN}:Cosine8", n_reference=50)
+    assert c.oracle(np.zeros((1, 8)))[0] == pytest.approx(0.8) and c.optimal_value == 0.8
+
+
+def test_botorch_domain_without_known_optimum_has_no_bound():
+    d = DOMAINS.make("botorch", function=f"{SYN}:Michalewicz", dim=3, n_reference=50)
+    assert d.name == "michalewicz3" and d.dim == 3
+    assert d.optimal_value is None and d.upper_bound(d.reference_data().designs) is None
+    assert d.describe()["optimal_value"] is None
+
+
+def test_botorch_domain_options_and_refusals():
+    d = DOMAINS.make(
+        "botorch",
+        function=f"{SYN}:Michalewicz",
+        function_options={"bounds": [[2.0, 3.0], [1.0, 2.0]]},
+        n_reference=50,
+    )
+    assert torch.equal(d.space.lower, torch.tensor([2.0, 1.0]))
+    assert d.function_options == {"bounds": [[2.0, 3.0], [1.0, 2.0]]}
+    with pytest.raises(ValueError, match=r"unknown function_options \['m'\] .*\['bounds'\]"):
+        DOMAINS.make("botorch", function=f"{SYN}:Michalewicz", function_options={"m": 3})
+    with pytest.raises(ValueError, match=r"function_options \['negate'\] are set by the domain"):
+        DOMAINS.make("botorch", function_options={"negate": True})
+    with pytest.raises(ValueError, match="Branin is 2-D only, got dim=3"):
+        DOMAINS.make("botorch", function=f"{SYN}:Branin", dim=3)
+    with pytest.raises(ValueError, match="Hartmann with dim 5 not defined"):
+        DOMAINS.make("botorch", function=f"{SYN}:Hartmann", dim=5)
+    for bad in ("botorch.test_functions.multi_objective:BraninCurrin", "torch.nn:Linear"):
+        with pytest.raises(ValueError, match="is not a BoTorch SyntheticTestFunction") as err:
+            DOMAINS.make("botorch", function=bad)
+        assert "\n" not in str(err.value)
+    with pytest.raises(ValueError, match="cannot import module 'botorch.no_such'"):
+        DOMAINS.make("botorch", function="botorch.no_such:F")
+
+
+def test_botorch_constrained_and_mixed_problems():
+    # infeasible designs score nan (invalid) and leave the reference data
+    g = DOMAINS.make("botorch", function=f"{SYN}:ConstrainedGramacy", n_reference=200)
+    assert 10 < len(g.reference_data()) < 200 and np.isfinite(g.reference_data().y).all()
+    assert np.isnan(g.oracle(np.array([[0.0, 0.0]]))[0])  # c1 = 1.5 - 0 - 0 - ... < 0
+    # integer-valued dimensions of mixed problems are rounded by the oracle
+    a = DOMAINS.make("botorch", function=f"{SYN}:AckleyMixed", dim=5, n_reference=50)
+    x = np.array([[0.3, 0.8, 0.1, 0.2, 0.7]])
+    x_rounded = np.array([[0.0, 1.0, 0.1, 0.2, 0.7]])
+    assert a.oracle(x)[0] == a.oracle(x_rounded)[0] and a.optimal_value == 0.0
+
+
+def test_botorch_oracle_workers_match_serial_evaluation():
+    kw = {"function": f"{SYN}:Michalewicz", "dim": 5, "n_reference": 300}
+    serial = DOMAINS.make("botorch", **kw).reference_data().y
+    d = DOMAINS.make("botorch", workers=2, **kw)
+    try:
+        np.testing.assert_array_equal(d.reference_data().y, serial)
+    finally:
+        d.oracle.close(wait=True)
+
+
+def test_function_domain_takes_a_users_function(user_module):
+    d = DOMAINS.make(
+        "function", function=f"{user_module}:score", lower=[0, 0], upper=[1, 2], n_reference=50
+    )
+    assert d.name == "score" and d.function == "userfuncs:score" and d.dim == 2
+    assert isinstance(d.space, BoxSpace) and torch.equal(d.space.upper, torch.tensor([1.0, 2.0]))
+    y = d.oracle(np.array([[0.5, 0.5], [5.0, -1.0]]))  # the second point is clamped to (1, 0)
+    np.testing.assert_allclose(y, [2 * np.sin(0.5), np.sin(1.0)])
+    assert d.optimal_value is None and d.upper_bound(d.reference_data().designs) is None
+    # minimize, with a known optimum: the domain maximizes the negative, bound negated
+    m = DOMAINS.make(
+        "function",
+        function=f"{user_module}:column",
+        lower=[0, 0],
+        upper=[1, 1],
+        maximize=False,
+        bound=0.0,
+        n_reference=50,
+        name="col",
+    )
+    assert m.name == "col" and m.oracle(np.array([[0.25, 0.5]]))[0] == -0.25
+    assert m.optimal_value == 0.0 and (m.reference_data().y <= 0).all()
+
+
+def test_function_domain_errors(user_module):
+    with pytest.raises(ValueError, match="needs function='package.module:name', lower"):
+        DOMAINS.make("function", function=f"{user_module}:score")
+    with pytest.raises(ValueError, match="has no attribute 'nope'"):
+        DOMAINS.make("function", function=f"{user_module}:nope", lower=[0], upper=[1])
+    with pytest.raises(ValueError, match="is not a function of designs"):
+        DOMAINS.make("function", function="numpy:ndarray", lower=[0], upper=[1])
+    with pytest.raises(ValueError, match="one length"):
+        DOMAINS.make("function", function=f"{user_module}:score", lower=[0], upper=[1, 1])
+    d = DOMAINS.make("function", function=f"{user_module}:wrong_shape", lower=[0, 0], upper=[1, 1])
+    with pytest.raises(ValueError, match=r"returned shape \(3, 2\) for 3 designs"):
+        d.oracle._evaluate(np.zeros((3, 2)))  # the oracle records it as an error per design
+
+
+def test_function_evaluator_runs_in_a_spawned_oracle_worker(user_module):
+    """The evaluator pickles as plain data and imports the user's module in the worker."""
+    from domains import Oracle
+
+    d = DOMAINS.make(
+        "function", function=f"{user_module}:score", lower=[0, 0], upper=[1, 1], n_reference=20
+    )
+    designs = d.reference_data().designs
+    oracle = Oracle(d.oracle._evaluate, key=bytes, workers=1, chunk_size=8, mp_context="spawn")
+    try:
+        np.testing.assert_allclose(oracle(designs), d.reference_data().y)
+        assert oracle.n_failed == 0
+    finally:
+        oracle.close(wait=True)

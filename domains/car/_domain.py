@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -259,9 +260,17 @@ class CarDomain(Domain):
             self.reference_from_cache = True
         else:
             designs = sample_prior(self.n_reference, self.seed)
-            y = self.oracle(designs)
+            res = self.oracle.query(designs)
+            y = res.values
             self.reference_from_cache = False
-            if path is not None:
+            if res.error.any():  # dropped from the reference data; never cached
+                warnings.warn(
+                    f"{self.name}: {int(res.error.sum())} of {len(y)} reference cars could not "
+                    "be simulated (oracle errors); they are left out and the set is not cached",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+            elif path is not None:
                 self._save_cached(path, designs, y)
         return ReferenceData(designs, self.encode(designs), y)
 

@@ -322,9 +322,11 @@ class MoleculeDomain(Domain):
             )
             smiles, tokens = smiles + new_s, tokens + new_t
             report["augmented"] = len(new_s)
-        y = self.oracle(smiles)
+        res = self.oracle.query(smiles)
+        y = res.values
         bad = ~np.isfinite(y)
-        report["dropped"]["oracle_nan"] = int(bad.sum())
+        report["dropped"]["oracle_error"] = int(res.error.sum())
+        report["dropped"]["oracle_nan"] = int((bad & ~res.error).sum())
         if bad.any():
             keep_idx = np.flatnonzero(~bad)
             smiles = [smiles[i] for i in keep_idx]
@@ -351,7 +353,9 @@ class MoleculeDomain(Domain):
             self.oracle.prime(smiles, y)  # labels from an earlier run: no need to recompute
         else:
             smiles, tokens, y, report = self._build()
-            if path is not None:
+            if path is not None and not report["dropped"].get(
+                "oracle_error"
+            ):  # never cache a failure
                 save_cache(
                     path,
                     {

@@ -64,7 +64,8 @@ def audit_designs(
 
     Returns one row per design: ``predicted`` (surrogate at the decoded design's features),
     ``predicted_relaxed`` (at the design tensor itself; differs for categorical spaces),
-    ``true`` (oracle, ``nan`` if invalid), ``valid``, ``bound`` (exact upper bound or
+    ``true`` (oracle, ``nan`` if invalid or on an oracle error), ``valid``, ``oracle_error``
+    (the evaluation failed: no outcome; never counted as invalid), ``bound`` (exact upper bound or
     ``nan``), ``predicted_std`` (the surrogate's std at the decoded design, ``nan`` for
     surrogates without one), their normalized versions ``*_norm`` and the domain's design
     columns.
@@ -77,7 +78,8 @@ def audit_designs(
     predicted = predict_batched(surrogate, hard, batch_size)
     relaxed = predict_batched(surrogate, space.features(x, hard=False), batch_size)
     std = predict_std_batched(surrogate, hard, batch_size)
-    true = domain.oracle(designs)
+    result = domain.oracle.query(designs)
+    true = result.values
     bound = domain.upper_bound(designs)
     bound = np.full(len(true), np.nan) if bound is None else np.asarray(bound, dtype=np.float64)
     table = pd.DataFrame(
@@ -86,6 +88,7 @@ def audit_designs(
             "predicted_relaxed": relaxed,
             "true": true,
             "valid": np.isfinite(true),
+            "oracle_error": result.error,
             "bound": bound,
             "predicted_std": std,
         }

@@ -310,7 +310,7 @@ def curves(table: pd.DataFrame, arm: str = "ascent") -> pd.DataFrame:
                 f"{col}_min": v.min(),
                 f"{col}_max": v.max(),
             }
-        ok = g["valid"].astype(bool)
+        ok = g["valid"].astype(bool)  # error rows were dropped above
         gap = (g["predicted_norm"] - g["true_norm"])[ok]
         row["gap"] = gap.mean()
         row["valid"] = ok.mean()

@@ -127,6 +127,8 @@ def write_run(result: StudyResult, out: Path) -> Path:
             "fit_key": result.fit_key,
         },
     )
+    if result.oracle_errors:
+        _write_json(out / "oracle_errors.json", result.oracle_errors)
     _write_json(out / "summary.json", result.summary)
     return out
 
@@ -233,6 +235,9 @@ def load_run(run_dir: str | Path) -> StudyResult:
         y_scale=_float(study.get("y_scale")),
         control=t.get("control"),
         fit_key=str(study.get("fit_key", "")),
+        oracle_errors=_read_json(run_dir / "oracle_errors.json")
+        if (run_dir / "oracle_errors.json").exists()
+        else [],
         run_dir=run_dir,
     )
 

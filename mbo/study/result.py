@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,4 +43,6 @@ class StudyResult:
     control: Tensor | None = None
     #: :meth:`StudySpec.fit_key` of the fit the surrogate came from
     fit_key: str = ""
+    #: the audit's oracle errors (design, kind, message, traceback), also in the run folder
+    oracle_errors: list[dict[str, Any]] = field(default_factory=list)
     run_dir: Path | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import time
 from dataclasses import dataclass
@@ -35,6 +37,15 @@ from .spec import StudySpec
 
 class SealedOracleError(RuntimeError):
     """Something that picks designs called the oracle: the study is invalid."""
+
+
+class OracleFailureError(RuntimeError):
+    """Too many audited designs could not be evaluated: the study publishes no numbers."""
+
+
+#: the largest share of audited designs whose evaluation may fail (oracle errors) before a
+#: study refuses to publish metrics; below it, errors are left out of every rate and counted
+MAX_ORACLE_ERROR_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -140,8 +151,22 @@ def run_study(
 
     t = time.perf_counter()
     geometry = Geometry(space, loc, scale, offline.x)
+    domain.oracle.drain_errors()  # failures of earlier calls (reference labelling) are not ours
     table = audit(domain, surrogate, trajectory, control, geometry=geometry)
+    oracle_errors = [dataclasses.asdict(e) for e in domain.oracle.drain_errors()]
     timings["audit"] = time.perf_counter() - t
+    share = float(table["oracle_error"].mean())
+    if share > MAX_ORACLE_ERROR_SHARE:
+        if out_dir is not None:
+            Path(out_dir).mkdir(parents=True, exist_ok=True)
+            (Path(out_dir) / "oracle_errors.json").write_text(json.dumps(oracle_errors, indent=2))
+        first = oracle_errors[0]["message"] if oracle_errors else "no message"
+        raise OracleFailureError(
+            f"{int(table['oracle_error'].sum())} of {len(table)} audited designs ({share:.1%}) "
+            f"could not be evaluated by the oracle, more than the {MAX_ORACLE_ERROR_SHARE:.0%} "
+            f"a study may lose; no metrics are published (first error: {first}"
+            + (f"; all in {Path(out_dir) / 'oracle_errors.json'})" if out_dir else ")")
+        )
 
     y_norm = domain.normalize(np.asarray(offline.y, dtype=np.float64))
     summary = summarize(
@@ -187,6 +212,7 @@ def run_study(
         y_scale=y_scale,
         control=control,
         fit_key=fit_key,
+        oracle_errors=oracle_errors,
     )
     if out_dir is not None:
         result.run_dir = write_run(result, Path(out_dir))
