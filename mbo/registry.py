@@ -136,6 +136,23 @@ class Registry:
         """The preset of ``name`` overridden by ``options``."""
         return {**self.entry(name).preset, **options}
 
+    def defaults(self, name: str, /) -> dict[str, Any]:
+        """What ``name`` is built with when given no options: the factory's keyword defaults
+        overridden by the entry's preset (imports the target)."""
+        factory, preset = self.resolve(name)
+        try:
+            params = inspect.signature(factory).parameters.values()
+        except (TypeError, ValueError):
+            params = []
+        found = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+        return {**found, **preset}
+
+    def canonical(self, name: str, options: dict[str, Any], /) -> dict[str, Any]:
+        """``options`` without those equal to what ``name`` uses anyway (its defaults and
+        preset), so two spellings of one configuration compare equal."""
+        defaults = self.defaults(name)
+        return {k: v for k, v in options.items() if k not in defaults or defaults[k] != v}
+
     def make(self, name: str, /, **options: Any) -> Any:
         """Build ``name`` with its preset and ``options`` (which may include one called
         ``name``: ``name`` is positional-only). Unknown options give a ``ValueError`` naming

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from typing import Any
 
+from ..registry import DOMAINS, OPTIMIZERS, SURROGATES
 from ..study import StudySpec
 
 
@@ -14,18 +17,38 @@ def parse_variant(entry: str) -> tuple[str, str]:
     return name.strip(), (objective.strip() or "mean")
 
 
-def study_id(spec: StudySpec) -> str:
-    """Stable id of a resolved spec: readable prefix + hash of every field but ``name``."""
+def canonical(spec: StudySpec) -> dict[str, Any]:
+    """The spec as a dict whose option mappings leave out values equal to the defaults, so
+    ``branin`` and ``branin`` with ``n_reference: 2000`` (its default) are one study."""
     data = spec.to_dict()
     data.pop("name")
-    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+    data["domain_options"] = DOMAINS.canonical(spec.domain, spec.domain_options)
+    data["surrogate_options"] = SURROGATES.canonical(spec.surrogate, spec.surrogate_options)
+    opts = OPTIMIZERS.canonical(spec.optimizer, spec.optimizer_options)
+    data["optimizer_options"] = opts
+    return data
+
+
+def _safe(name: str) -> str:
+    """A name usable in a folder name on every system (import paths hold ``:`` and ``.``)."""
+    return re.sub(r"[^A-Za-z0-9_+-]", "_", name)
+
+
+def study_id(spec: StudySpec) -> str:
+    """Stable id of a resolved spec: readable prefix + hash of every field but ``name``, with
+    options equal to their defaults left out (see :func:`canonical`)."""
+    blob = json.dumps(canonical(spec), sort_keys=True, default=str).encode()
+    digest = hashlib.sha256(blob).hexdigest()
     obj = "" if spec.objective == "mean" else f"+{spec.objective}"
-    return f"{spec.domain}-{spec.surrogate}{obj}-{spec.optimizer}-s{spec.seed}-{digest[:10]}"
+    prefix = f"{_safe(spec.domain)}-{_safe(spec.surrogate)}{obj}-{_safe(spec.optimizer)}"
+    return f"{prefix}-s{spec.seed}-{digest[:10]}"
 
 
 def task_label(spec: StudySpec) -> str:
-    """``domain`` plus its options and offline fraction, e.g. ``styblinski_tang(dim=16)``."""
-    opts = ",".join(f"{k}={v}" for k, v in sorted(spec.domain_options.items()))
+    """``domain`` plus the options that differ from its defaults and the offline fraction,
+    e.g. ``styblinski_tang(dim=16)``; ``branin(n_reference=2000)`` is plain ``branin``."""
+    options = DOMAINS.canonical(spec.domain, spec.domain_options)
+    opts = ",".join(f"{k}={v}" for k, v in sorted(options.items()))
     if spec.offline_fraction is not None:
         opts += ("," if opts else "") + f"offline={spec.offline_fraction}"
     return f"{spec.domain}({opts})" if opts else spec.domain
