@@ -13,7 +13,7 @@ from conftest import FAST
 
 from mbo import StudySpec, run_study
 from mbo.cli import main
-from mbo.reporting import artifacts
+from mbo.reporting import artifacts, prose
 from mbo.reporting.prose import HEADINGS
 from mbo.reporting.report import (
     ErrorBlock,
@@ -23,7 +23,9 @@ from mbo.reporting.report import (
     build_report,
     find_runs,
     render_page,
+    stops_table,
 )
+from mbo.reporting.views import stopping_rules
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -67,6 +69,28 @@ def test_report_on_one_run_folder(runs, tmp_path):
     check_self_contained(text, 4)
     for words in ("1-D sweep", "cross-section", "Look for", "spec", "fooled rate"):
         assert words.lower() in text.lower(), words
+    # the new headline rows, the fooled rule in words, the stopping rules, over-optimization
+    for words in (
+        "overestimation = rise of (pred - true)",
+        "regret of the final checkpoint",
+        "rank agreement (Spearman, final)",
+        "Fooled rule: a design counts as fooled",
+        "offline label sd",
+        f"<h3>{HEADINGS['stopping']}</h3>",
+        "running to the end here",
+        "true-score peak (oracle; for reference)",
+        f"<h3>{HEADINGS['overoptimization']}</h3>",
+        "median design went from",
+    ):
+        assert words in text, words
+    stops = text.split(f"<h3>{HEADINGS['stopping']}</h3>")[1].split("</table>")[0]
+    assert "<td>disagreement</td>" in stops  # an MLP has no std: n/a
+    assert re.search(r'<td class="num">n/a</td><td class="num">n/a</td>', stops), stops
+    assert "&#34;" not in text and "&amp;#" not in text  # markup, not escaped markup
+    # the over-optimization picture comes right after the trajectory
+    h3 = re.findall(r"<h3>(.*?)</h3>", text)
+    i = h3.index(HEADINGS["trajectory"])
+    assert h3[i + 1] == HEADINGS["overoptimization"]
     assert "transfer" not in text.split("<nav>")[1].split("</nav>")[0]  # one study, no matrix
     assert HEADINGS["transfer"] not in text
     for name in (
@@ -79,6 +103,9 @@ def test_report_on_one_run_folder(runs, tmp_path):
         "cross_section_points.csv",
         "cross_section.json",
         "cross_section.png",
+        "overoptimization.csv",
+        "overoptimization.json",
+        "overoptimization.png",
     ):
         assert (runs / "mlp" / "views" / name).exists(), name
 
@@ -108,13 +135,25 @@ def test_report_on_a_folder_of_runs_has_a_transfer_matrix(runs, tmp_path):
     # the group of the two Branin studies comes first and holds both pictures
     group_html = text.split('<section id="group-0">')[1].split("</section>")[0]
     assert "branin: 2 studies on one domain" in group_html
-    for key in ("comparison", "transfer"):
+    for key in ("comparison", "overoptimization_comparison", "transfer"):
         assert f"<h3>{HEADINGS[key]}</h3>" in group_html, key
-    assert group_html.count('src="data:image/png;base64,') == 2
+    assert group_html.count('src="data:image/png;base64,') == 3
+    # each study's section states its fooled rule and its stopping rules
+    for i in range(3):
+        study_html = text.split(f'<section id="study-{i}">')[1].split("</section>")[0]
+        assert study_html.count("Fooled rule:") == 1
+        assert f"<h3>{HEADINGS['stopping']}</h3>" in study_html
     assert 'href="#group-0"' in text.split("<nav>")[1].split("</nav>")[0]
     assert HEADINGS["transfer"] not in text.split('<section id="group-0">')[0]  # only there
     group = next((runs / "views").iterdir())
-    for name in ("transfer.csv", "transfer_matrix.csv", "transfer.png", "trajectories.csv"):
+    for name in (
+        "transfer.csv",
+        "transfer_matrix.csv",
+        "transfer.png",
+        "trajectories.csv",
+        "overoptimization.csv",
+        "overoptimization.png",
+    ):
         assert (group / name).exists(), name
 
 
@@ -128,8 +167,8 @@ def test_a_broken_view_becomes_an_error_box(runs, tmp_path, monkeypatch):
     assert len(errors) == 1
     assert "1-D sweep failed:" in errors[0]
     assert "RuntimeError(&#39;no sweep &lt;today&gt;&#39;)" in errors[0]  # escaped
-    # the other views are still there: trajectory, landscape, cross-section
-    assert text.count('src="data:image/png;base64,') == 3
+    # the other views are still there: trajectory, over-optimization, landscape, cross-section
+    assert text.count('src="data:image/png;base64,') == 4
     assert f"<h3>{HEADINGS['cross_section']}</h3>" in text
 
 
@@ -236,3 +275,82 @@ def test_tutorial_python_blocks_run(tmp_path, monkeypatch):
         except Exception as err:  # pragma: no cover - shows which block broke
             raise AssertionError(f"tutorial block {i} failed: {err!r}\n{code}") from err
     assert (tmp_path / "runs" / "tutorial" / "report.html").exists()
+
+
+def _stops_summary(**over) -> dict:
+    summary = {
+        "steps": 200,
+        "peak_step": 40,
+        "peak_true": 0.8,
+        "regret_final": 0.2,
+        "stop_distance_step": 200,
+        "stop_distance_regret": 0.2,
+        "stop_disagreement_step": float("nan"),
+        "stop_disagreement_regret": float("nan"),
+        "stop_plateau_step": 50,
+        "stop_plateau_regret": 0.05,
+        "stop_beyond_data_step": 170,
+        "stop_beyond_data_regret": 0.3,
+    }
+    return summary | over
+
+
+def test_stopping_rule_sentence_follows_the_numbers():
+    df = stopping_rules(_stops_summary())
+    assert df["rule"].tolist() == [
+        "distance",
+        "disagreement",
+        "plateau",
+        "beyond_data",
+        "end",
+        "peak",
+    ]
+    assert df.set_index("rule")["beats_end"].to_dict() == {
+        "distance": False,  # equal to the end's regret: no better
+        "disagreement": False,
+        "plateau": True,
+        "beyond_data": False,
+        "end": False,
+        "peak": False,
+    }
+    assert df.set_index("rule").loc["plateau", "true_mean"] == pytest.approx(0.75)
+    one = prose.stopping_sentence(df)
+    assert one.startswith("Stopping by plateau (step 50, regret 0.050) beats running to the end")
+    assert "regret 0.200 at step 200" in one
+    assert "disagreement (the surrogate has no std)" in one
+    assert "No offline rule" not in one
+
+    # the plateau rule now stops too late: no rule beats the end
+    none = prose.stopping_sentence(stopping_rules(_stops_summary(stop_plateau_regret=0.25)))
+    assert none.startswith("No offline rule beats running to the end here")
+    assert "regret 0.200" in none
+    # two rules beat it: both named, the best last
+    two = prose.stopping_sentence(stopping_rules(_stops_summary(stop_beyond_data_regret=0.1)))
+    assert "plateau (step 50, regret 0.050) and beyond_data (step 170, regret 0.100) beat" in two
+    assert two.rstrip().split("the best is ")[1].startswith("plateau")
+    # the end is the peak: nothing can beat it
+    peak = prose.stopping_sentence(stopping_rules(_stops_summary(regret_final=0.0)))
+    assert peak.startswith("No offline rule beats running to the end here: the true score peaked")
+    # no scored designs: nothing to judge
+    nan = prose.stopping_sentence(stopping_rules(_stops_summary(regret_final=float("nan"))))
+    assert "cannot be judged" in nan
+
+
+def test_missing_values_print_n_a_and_the_fooled_rule_states_its_numbers():
+    assert prose.fmt("p100", float("nan")) == "n/a"
+    assert prose.fmt("p100", None) == "n/a"
+    assert prose.fmt("peak_step", 20) == "20"
+    assert prose.fmt("fooled_rate", 0.25) == "25%"
+    rule = prose.fooled_rule(
+        {"fooled_margin": 0.1, "label_sd": 0.25, "fooled_delta": 0.025, "fooled_rate": 0.5}
+    )
+    assert "δ = 0.1 offline label sd = 0.025" in rule and "fooled rate here is 50%" in rule
+    assert "overestimation (mean rise of predicted − true over the designs) n/a" in rule
+    old = prose.fooled_rule({"fooled_margin": 0.02})  # an older summary: absolute margin
+    assert "δ = 0.020 (normalized units, absolute)" in old
+    table = stops_table(_stops_summary())
+    assert table.header[2] == "chosen step"
+    cells = {row[0]: row for row in table.rows}
+    assert cells["disagreement"][2:] == ["n/a", "n/a", "n/a"]
+    assert cells["end"][2] == "200" and cells["peak"][4] == "0.000"
+    assert table.sentence.startswith("Stopping by plateau")

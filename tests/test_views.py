@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -280,3 +281,196 @@ def test_views_on_a_tiny_molecule_study():
     designs, labels = V.top_designs(res, n=3)
     assert len(designs) == len(labels) == 6
     assert labels[0].startswith("proposed: pred") and labels[-1].startswith("offline best")
+
+
+# --- exact bounds, over-optimization ------------------------------------------------------
+def _audit(bounds=(0.38, 0.9, 1.0, 1.2), steps=(0, 5, 10)) -> pd.DataFrame:
+    """A small audit table: K = 4 designs whose own exact bounds differ (design 0's is the
+    lowest, as on the car-control task), and whose offline distances have median != mean."""
+    rows = []
+    for c, step in enumerate(steps):
+        for d, bound in enumerate(bounds):
+            rows.append(
+                {
+                    "arm": "ascent",
+                    "step": step,
+                    "design_id": d,
+                    "predicted_norm": 0.5 + 0.1 * c + 0.01 * d,
+                    "predicted_relaxed_norm": 0.5 + 0.1 * c + 0.01 * d,
+                    "true_norm": 0.5 + 0.05 * c - 0.02 * c * c + 0.01 * d,
+                    "valid": True,
+                    "oracle_error": False,
+                    "bound_norm": bound,
+                    # one far design per step: the median ignores it, a mean would not
+                    "offline_distance": c * (10.0 if d == 3 else 0.1 * (d + 1)),
+                    "moved": c * 0.2 * (d + 1),
+                }
+            )
+    # an oracle error far away: left out, as the metrics leave it out
+    rows.append({**rows[-1], "design_id": 4, "offline_distance": 99.0, "oracle_error": True})
+    return pd.DataFrame(rows)
+
+
+def _bound_line(fig: Figure):
+    lines = [ln for ln in fig.axes[0].lines if ln.get_label() == F.BOUND_LABEL]
+    assert len(lines) <= 1
+    return lines[0] if lines else None
+
+
+def test_bound_line_is_the_mean_of_the_designs_own_bounds_not_design_0s():
+    from mbo.evaluation import curves as audit_curves
+
+    table = _audit()
+    summary = {"bound_norm": 0.38, "d_best": 0.6, "domain": "toy", "surrogate": "mlp"}
+    per_step = table[~table["oracle_error"]].groupby("step")["bound_norm"]
+    want = per_step.mean().to_numpy()  # 0.87 at every step
+    assert not np.allclose(want, 0.38)
+    # the metrics' curves alone (bound_mean) and with the audit's distribution (band)
+    for cur in (audit_curves(table), V.with_bounds(audit_curves(table), table)):
+        fig = F.trajectory_figure(cur, summary)
+        line = _bound_line(fig)
+        assert line is not None
+        assert np.allclose(line.get_ydata(), want)
+        assert not np.any(np.isclose(line.get_ydata(), 0.38))
+        assert F.BOUND_LABEL in _labels(fig)["legend"]
+        assert not any("= 0.38" in t for t in _labels(fig)["legend"])
+    # the band spans the bounds' interquartile range
+    cur = V.with_bounds(audit_curves(table), table)
+    assert np.allclose(cur["bound_q25"], per_step.quantile(0.25).to_numpy())
+    assert np.allclose(cur["bound_q75"], per_step.quantile(0.75).to_numpy())
+    fig = F.trajectory_figure(cur, summary)
+    (band,) = [c for c in fig.axes[0].collections if "IQR over designs" in c.get_label()]
+    ys = band.get_paths()[0].vertices[:, 1]
+    assert ys.min() == pytest.approx(cur["bound_q25"].min())
+    assert ys.max() == pytest.approx(cur["bound_q75"].max())
+
+
+def test_no_bound_draws_nothing():
+    from mbo.evaluation import curves as audit_curves
+
+    table = _audit(bounds=(np.nan,) * 4)
+    cur = V.with_bounds(audit_curves(table), table)
+    assert "bound_q25" not in cur  # no distribution to add
+    fig = F.trajectory_figure(cur, {"bound_norm": 0.5})  # a stale summary bound is ignored
+    assert _bound_line(fig) is None
+    assert not any("bound" in t for t in _labels(fig)["legend"])
+
+
+def test_trajectory_curves_carry_the_bound_distribution(branin):
+    cur = V.trajectory_curves(branin)
+    t = branin.table[branin.table["arm"] == "ascent"]
+    assert np.allclose(cur["bound_mean"], t.groupby("step")["bound_norm"].mean().to_numpy())
+    assert np.allclose(cur["predicted_mean"], branin.curves["predicted_mean"])
+    assert len(cur) == len(branin.curves)
+
+
+def test_overoptimization_x_is_the_median_offline_distance_per_step():
+    table = _audit()
+    summary = {
+        "d_best": 0.6,
+        "distance_unit": "offline standard deviations",
+        "peak_step": 5,
+        "stop_distance_step": 5,
+        "stop_plateau_step": 10,
+        "stop_disagreement_step": math.nan,
+        "stop_beyond_data_step": 0,
+    }
+    df = V.overoptimization_table(table, summary)
+    ok = table[~table["oracle_error"]]
+    want = ok.groupby("step")["offline_distance"].median()
+    assert df["step"].tolist() == [0, 5, 10]
+    assert np.allclose(df["offline_distance_median"], want.to_numpy())
+    assert not np.allclose(want, ok.groupby("step")["offline_distance"].mean())  # median
+    assert np.allclose(df["true_mean"], ok.groupby("step")["true_norm"].mean().to_numpy())
+    assert np.allclose(df["predicted_mean"], ok.groupby("step")["predicted_norm"].mean())
+    assert df.attrs["stops"] == {"distance": 5, "plateau": 10, "beyond_data": 0}
+
+    fig = F.overoptimization_figure(df)
+    ax = fig.axes[0]
+    lab = _labels(fig)
+    assert lab["xlabel"][0] == (
+        "median distance to the nearest offline design (offline standard deviations)"
+    )
+    (true,) = [ln for ln in ax.lines if ln.get_label() == "true (oracle, mean)"]
+    (pred,) = [ln for ln in ax.lines if ln.get_label() == "predicted (surrogate, mean)"]
+    assert np.allclose(true.get_xdata(), want.to_numpy()) and pred.get_linestyle() == "--"
+    for rule, step in (("distance", 5), ("plateau", 10), ("beyond_data", 0)):
+        (m,) = [ln for ln in ax.lines if ln.get_label() == f"stop: {rule} (step {step})"]
+        i = df["step"].tolist().index(step)
+        assert m.get_xdata()[0] == pytest.approx(want.iloc[i])
+        assert m.get_ydata()[0] == pytest.approx(df["true_mean"].iloc[i])  # on the true curve
+    assert not any("disagreement" in t for t in lab["legend"])
+    assert "D(best) = 0.60" in lab["legend"]
+    assert "true peak (oracle): step 5" in lab["legend"]
+
+
+def test_overoptimization_of_a_study(branin, tmp_path):
+    calls = branin.domain.oracle.counts()["calls"]
+    df = V.overoptimization(branin)
+    t = branin.table[branin.table["arm"] == "ascent"]
+    assert np.allclose(
+        df["offline_distance_median"], t.groupby("step")["offline_distance"].median().to_numpy()
+    )
+    assert np.allclose(df["true_mean"], branin.curves["true_mean"])
+    assert np.allclose(df["offline_distance_median"], branin.curves["offline_distance_median"])
+    assert df.attrs["distance_unit"] == branin.summary["distance_unit"]
+    # an older audit table without distances: recomputed from the study's geometry
+    old = dataclasses.replace(branin, table=branin.table.drop(columns=["offline_distance"]))
+    again = V.overoptimization(old)
+    assert np.allclose(again["offline_distance_median"], df["offline_distance_median"], atol=1e-5)
+    assert branin.domain.oracle.counts()["calls"] == calls  # no oracle calls
+    df2, files = A.save_overoptimization(branin, tmp_path)
+    assert {p.name for p in files.values()} == {
+        "overoptimization.csv",
+        "overoptimization.json",
+        "overoptimization.png",
+    }
+    assert json.loads(files["meta"].read_text())["stops"] == df2.attrs["stops"]
+
+
+def test_overoptimization_comparison_is_seed_averaged(tmp_path):
+    rows = []
+    for variant, base in (("mlp", 0.0), ("ensemble", 1.0)):
+        for seed in (0, 1):
+            for step in (0, 10):
+                rows.append(
+                    {
+                        "variant": variant,
+                        "seed": seed,
+                        "step": step,
+                        "offline_distance_median": base + step * (seed + 1),
+                        "moved_median": step,
+                        "predicted_mean": 0.5 + step / 10,
+                        "true_mean": 0.5 + seed / 10,
+                    }
+                )
+    curves = pd.DataFrame(rows)
+    df = V.overoptimization_comparison(curves)
+    assert df["variant"].tolist() == ["mlp", "mlp", "ensemble", "ensemble"]
+    assert np.allclose(df["offline_distance_median"], [0.0, 15.0, 1.0, 16.0])
+    assert np.allclose(df["true_mean"], 0.55) and (df["seeds"] == 2).all()
+    fig = F.overoptimization_comparison_figure(df, "branin", d_best=0.7, unit="changed tokens")
+    lab = _labels(fig)
+    assert lab["legend"] == ["mlp (2 seeds)", "ensemble (2 seeds)", "D(best) = 0.70"]
+    assert lab["xlabel"][0].endswith("(changed tokens)")
+    assert lab["title"][0].startswith("branin")
+    (line,) = [ln for ln in fig.axes[0].lines if ln.get_label() == "mlp (2 seeds)"]
+    assert np.allclose(line.get_xdata(), [0.0, 15.0])
+    path = A.plot_overoptimization(curves, tmp_path / "overoptimization.png", title="branin")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(pd.read_csv(tmp_path / "overoptimization.csv")) == 4
+    with pytest.raises(ValueError, match="offline_distance_median"):
+        V.overoptimization_comparison(curves.drop(columns=["offline_distance_median"]))
+
+
+def test_studies_differing_only_in_seed_are_one_variant(branin, linear):
+    seed7 = dataclasses.replace(branin, spec=dataclasses.replace(branin.spec, seed=7))
+    assert V.variant_labels([branin, linear], ["a", "b"]) == ["a", "b"]
+    assert V.variant_labels([branin, seed7, linear], ["a", "b", "c"]) == [
+        "mlp (2 seeds)",
+        "mlp (2 seeds)",
+        "c",
+    ]
+    df = V.overoptimization_studies([branin, seed7, linear], ["a", "b", "c"])
+    assert list(dict.fromkeys(df["variant"])) == ["mlp (2 seeds)", "c"]
+    assert df.attrs["distance_unit"] == branin.summary["distance_unit"]

@@ -13,14 +13,22 @@ Modules, each using only those above it:
 Nothing here chooses a matplotlib backend: notebooks draw inline, the CLI picks a headless one.
 """
 
-from .artifacts import plot_comparison, save_figure, save_study_figures, save_views
-from .figures import trajectory_figure
+from .artifacts import (
+    plot_comparison,
+    plot_overoptimization,
+    save_figure,
+    save_study_figures,
+    save_views,
+)
+from .figures import overoptimization_figure, trajectory_figure
 from .report import build_report, find_runs
 
 __all__ = [
     "build_report",
     "find_runs",
+    "overoptimization_figure",
     "plot_comparison",
+    "plot_overoptimization",
     "save_figure",
     "save_study_figures",
     "save_views",

@@ -54,11 +54,27 @@ def save_meta(meta: dict[str, Any], path: str | Path) -> Path:
 
 # --- one study ----------------------------------------------------------------------------
 def save_trajectory(result: StudyResult, out: str | Path) -> dict[str, Path]:
-    """``trajectory.png`` and its data ``trajectory.csv`` in ``out``."""
+    """``trajectory.png`` and its data ``trajectory.csv`` (the curves with the per-step
+    distribution of the designs' exact bounds, :func:`~mbo.reporting.views.trajectory_curves`)
+    in ``out``."""
     out = Path(out)
-    data = save_table(result.curves, out / "trajectory.csv")
-    png = save_figure(F.trajectory_figure(result.curves, result.summary), out / "trajectory.png")
+    curves = V.trajectory_curves(result)
+    data = save_table(curves, out / "trajectory.csv")
+    png = save_figure(F.trajectory_figure(curves, result.summary), out / "trajectory.png")
     return {"png": png, "data": data}
+
+
+def save_overoptimization(
+    result: StudyResult, out: str | Path
+) -> tuple[pd.DataFrame, dict[str, Path]]:
+    """:func:`~mbo.reporting.views.overoptimization` saved as ``overoptimization.csv`` +
+    ``overoptimization.json`` + ``overoptimization.png`` in ``out`` (no oracle calls)."""
+    out = Path(out)
+    df = V.overoptimization(result)
+    data = save_table(df, out / "overoptimization.csv")
+    meta = save_meta(df.attrs, data)
+    png = save_figure(F.overoptimization_figure(df), out / "overoptimization.png")
+    return df, {"png": png, "data": data, "meta": meta}
 
 
 def save_sweep(
@@ -113,7 +129,8 @@ def save_views(
     """Compute, draw and save the per-study views in ``out_dir``; returns
     ``{view: {kind: path}}``.
 
-    Files: ``trajectory.png`` (+ ``trajectory.csv``), ``sweep.png`` (+ ``sweep.csv``,
+    Files: ``trajectory.png`` (+ ``trajectory.csv``), ``overoptimization.png`` (+
+    ``overoptimization.csv``, ``overoptimization.json``), ``sweep.png`` (+ ``sweep.csv``,
     ``sweep.json``), ``cross_section.png`` (+ ``cross_section.parquet``,
     ``cross_section_points.csv``, ``cross_section.json``).
     """
@@ -121,17 +138,23 @@ def save_views(
     where = {"design_id": design_id, "step": step, "seed": seed}
     return {
         "trajectory": save_trajectory(result, out),
+        "overoptimization": save_overoptimization(result, out)[1],
         "sweep": save_sweep(result, out, n=sweep_points, **where)[1],
         "cross_section": save_cross_section(result, out, n=grid, **where)[1],
     }
 
 
 def save_study_figures(result: StudyResult, out: str | Path) -> list[Path]:
-    """Draw a study's pictures into its run folder ``out``: ``trajectory.png``, and where
-    the domain allows ``landscape.png`` and ``top_designs.png``; returns the paths written."""
+    """Draw a study's pictures into its run folder ``out``: ``trajectory.png``,
+    ``overoptimization.png``, and where the domain allows ``landscape.png`` and
+    ``top_designs.png``; returns the paths written."""
     out = Path(out)
+    curves = V.trajectory_curves(result)
     paths = [
-        save_figure(F.trajectory_figure(result.curves, result.summary), out / "trajectory.png")
+        save_figure(F.trajectory_figure(curves, result.summary), out / "trajectory.png"),
+        save_figure(
+            F.overoptimization_figure(V.overoptimization(result)), out / "overoptimization.png"
+        ),
     ]
     if V.can_draw_landscape(result.domain):
         paths.append(save_landscape(result, out / "landscape.png"))
@@ -154,6 +177,19 @@ def save_trajectory_comparison(
     return df, {"png": png, "data": data}
 
 
+def save_overoptimization_comparison(
+    results: Sequence[StudyResult], labels: Sequence[str], out: str | Path
+) -> tuple[pd.DataFrame, dict[str, Path]]:
+    """:func:`~mbo.reporting.views.overoptimization_studies` (studies on one domain, one
+    curve per variant, seed-averaged) saved as ``overoptimization.csv`` +
+    ``overoptimization.png`` in ``out``."""
+    out = Path(out)
+    df = V.overoptimization_studies(results, labels)
+    data = save_table(df, out / "overoptimization.csv")
+    png = save_figure(F.overoptimization_comparison_figure(df), out / "overoptimization.png")
+    return df, {"png": png, "data": data}
+
+
 def save_transfer(
     results: Sequence[StudyResult], labels: Sequence[str], out: str | Path
 ) -> tuple[pd.DataFrame, dict[str, Path]]:
@@ -171,3 +207,22 @@ def plot_comparison(curves: pd.DataFrame, path: str | Path, title: str = "") -> 
     """The seed-averaged comparison picture (:func:`~mbo.reporting.figures.comparison_figure`)
     of ``mbo compare``'s curves, saved at ``path``."""
     return save_figure(F.comparison_figure(curves, title), path)
+
+
+def plot_overoptimization(
+    curves: pd.DataFrame,
+    path: str | Path,
+    title: str = "",
+    d_best: float | None = None,
+    unit: str | None = None,
+) -> Path:
+    """The over-optimization picture of ``mbo compare``'s curves (per-run curves with
+    ``variant``, ``step``, ``offline_distance_median``, ``predicted_mean``, ``true_mean``):
+    one curve per variant, seed-averaged by step
+    (:func:`~mbo.reporting.views.overoptimization_comparison`), saved at ``path`` with its
+    data beside it (same name, ``.csv``). ``d_best`` draws D(best); ``unit`` names the
+    distance's unit on the axis."""
+    path = Path(path)
+    df = V.overoptimization_comparison(curves)
+    save_table(df, path.with_suffix(".csv"))
+    return save_figure(F.overoptimization_comparison_figure(df, title, d_best, unit), path)

@@ -25,6 +25,70 @@ PRED, TRUE = "#1f77b4", "#d62728"
 
 
 # --- trajectory ---------------------------------------------------------------------------
+#: the label of the exact-bound line (the per-step mean of the designs' own bounds).
+BOUND_LABEL = "exact upper bound (mean over designs)"
+
+
+def draw_bounds(ax: Axes, curves: pd.DataFrame) -> None:
+    """The designs' exact upper bounds as a distribution: the per-step mean of each design's
+    own normalized bound (``bound_mean``, a dotted line) and, where the curves carry it
+    (:func:`~mbo.reporting.views.with_bounds`), the interquartile band over designs. Nothing
+    where no design has a bound."""
+    if "bound_mean" not in curves:
+        return
+    mean = curves["bound_mean"].to_numpy(dtype=float)
+    if not np.isfinite(mean).any():
+        return
+    s = curves["step"].to_numpy()
+    if {"bound_q25", "bound_q75"} <= set(curves):
+        lo = curves["bound_q25"].to_numpy(dtype=float)
+        hi = curves["bound_q75"].to_numpy(dtype=float)
+        width = hi - lo
+        if np.isfinite(width).any() and np.nanmax(width) > 1e-9:  # bounds differ by design
+            ax.fill_between(
+                s,
+                lo,
+                hi,
+                color="gray",
+                alpha=0.1,
+                lw=0,
+                zorder=0,
+                label="exact upper bound: IQR over designs",
+            )
+    ax.plot(
+        s,
+        mean,
+        color="gray",
+        ls=":",
+        lw=1.4,
+        marker="o" if len(s) == 1 else None,
+        label=BOUND_LABEL,
+    )
+
+
+def _headline(summary: dict[str, Any]) -> str:
+    """The trajectory title's numbers: overestimation (gap for older summaries), fooled
+    rate, true-improvement rate; ``n/a`` where missing."""
+
+    def num(key: str, spec: str) -> str:
+        v = summary.get(key)
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            return "n/a"
+        return format(v, spec) if math.isfinite(v) else "n/a"
+
+    first = (
+        f"overest. {num('overestimation', '+.2f')}"
+        if "overestimation" in summary
+        else f"gap {num('gap', '+.2f')}"
+    )
+    return (
+        f"{first}, fooled {num('fooled_rate', '.0%')}, "
+        f"true improved {num('true_improvement_rate', '.0%')}"
+    )
+
+
 def draw_trajectory(ax: Axes, curves: pd.DataFrame, summary: dict[str, Any]) -> Axes:
     """Draw predicted vs true normalized score against step on ``ax``: mean line,
     interquartile band, min-max range; D(best) and the exact bound where known."""
@@ -59,15 +123,12 @@ def draw_trajectory(ax: Axes, curves: pd.DataFrame, summary: dict[str, Any]) -> 
     d_best = summary.get("d_best", math.nan)
     if math.isfinite(d_best):
         ax.axhline(d_best, color="k", ls="--", lw=1, label=f"D(best) = {d_best:.2f}")
-    bound = summary.get("bound_norm", summary.get("bound_norm_mean", math.nan))
-    if bound is not None and math.isfinite(bound):
-        ax.axhline(bound, color="gray", ls=":", lw=1.2, label=f"exact upper bound = {bound:.2f}")
+    draw_bounds(ax, curves)
     optimizer = summary.get("optimizer", "gradient_ascent")
     ax.set_xlabel(f"{optimizer.replace('_', '-')} step")
     ax.set_ylabel("normalized score")
     ax.set_title(
-        f"{summary.get('domain', '')} · {summary.get('surrogate', '')}: gap {summary['gap']:+.2f}, "
-        f"fooled {summary['fooled_rate']:.0%}, true improved {summary['true_improvement_rate']:.0%}",
+        f"{summary.get('domain', '')} · {summary.get('surrogate', '')}: {_headline(summary)}",
         fontsize=10,
     )
     ax.legend(fontsize=8, loc="best")
@@ -117,6 +178,142 @@ def comparison_figure(curves: pd.DataFrame, title: str = "") -> Figure:
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("normalized score (mean over designs)")
     ax.set_title(f"{title} — solid: true (oracle), dashed: predicted", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+# --- over-optimization ----------------------------------------------------------------------
+#: marker of each offline stopping rule's checkpoint (unknown rules get a circle).
+STOP_MARKERS = {"distance": "s", "disagreement": "D", "plateau": "^", "beyond_data": "v"}
+
+
+def distance_label(unit: str | None) -> str:
+    """The over-optimization picture's x-axis label, with the distance's unit."""
+    unit = f" ({unit})" if unit else ""
+    return f"median distance to the nearest offline design{unit}"
+
+
+def _d_best_line(ax: Axes, d_best: float | None) -> None:
+    if d_best is not None and math.isfinite(d_best):
+        ax.axhline(d_best, color="k", ls="--", lw=1, label=f"D(best) = {d_best:.2f}")
+
+
+def draw_overoptimization(ax: Axes, df: pd.DataFrame) -> Axes:
+    """One study's over-optimization curve (:func:`~mbo.reporting.views.overoptimization`)
+    on ``ax``: mean true (solid) and predicted (dashed) score against the median distance to
+    the offline data, one point per checkpoint; D(best); the true-score peak and the
+    checkpoint each offline stopping rule picks, marked on the true curve."""
+    a = df.attrs
+    x = df["offline_distance_median"].to_numpy(dtype=float)
+    true = df["true_mean"].to_numpy(dtype=float)
+    ax.plot(
+        x,
+        df["predicted_mean"],
+        color=PRED,
+        lw=1.8,
+        ls="--",
+        marker=".",
+        ms=4,
+        label="predicted (surrogate, mean)",
+    )
+    ax.plot(x, true, color=TRUE, lw=2, marker=".", ms=4, label="true (oracle, mean)")
+    _d_best_line(ax, a.get("d_best"))
+    at = {int(s): i for i, s in enumerate(df["step"])}
+    for end in sorted({0, len(df) - 1}) if len(df) else []:  # where the path starts and ends
+        if math.isfinite(true[end]):
+            ax.annotate(
+                f"step {int(df['step'].iloc[end])}",
+                (x[end], true[end]),
+                textcoords="offset points",
+                xytext=(4, -10),
+                fontsize=7,
+                color="0.3",
+            )
+    peak = a.get("peak_step")
+    if peak is not None and peak in at:
+        i = at[peak]
+        ax.plot(
+            x[i],
+            true[i],
+            ls="none",
+            marker="*",
+            ms=13,
+            color="gold",
+            mec="k",
+            mew=0.7,
+            zorder=4,
+            label=f"true peak (oracle): step {peak}",
+        )
+    for j, (rule, step) in enumerate(a.get("stops", {}).items()):
+        if step not in at:
+            continue
+        i = at[step]
+        ax.plot(
+            x[i],
+            true[i],
+            ls="none",
+            marker=STOP_MARKERS.get(rule, "o"),
+            ms=6 + 2 * j,  # growing, so that rules stopping at one checkpoint stay visible
+            mfc="none",
+            mec="k",
+            mew=1.2,
+            zorder=5,
+            label=f"stop: {rule} (step {step})",
+        )
+    ax.set_xlabel(distance_label(a.get("distance_unit")))
+    ax.set_ylabel("normalized score (mean over designs)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    return ax
+
+
+def overoptimization_figure(df: pd.DataFrame, title: str = "") -> Figure:
+    """One study's over-optimization picture (:func:`draw_overoptimization`)."""
+    fig = Figure(figsize=(7, 4.2), dpi=120)
+    ax = fig.subplots()
+    draw_overoptimization(ax, df)
+    ax.set_title(
+        title or "over-optimization: score against distance from the offline data", fontsize=10
+    )
+    fig.tight_layout()
+    return fig
+
+
+def overoptimization_comparison_figure(
+    df: pd.DataFrame,
+    title: str = "",
+    d_best: float | None = None,
+    unit: str | None = None,
+) -> Figure:
+    """Several variants' over-optimization curves
+    (:func:`~mbo.reporting.views.overoptimization_comparison`, seed-averaged): true (solid)
+    and predicted (dashed) mean score against the median distance to the offline data, one
+    colour per ``variant``; ``d_best`` and ``unit`` default to ``df.attrs``'."""
+    a = df.attrs
+    d_best = a.get("d_best") if d_best is None else d_best
+    unit = a.get("distance_unit") if unit is None else unit
+    fig = Figure(figsize=(8, 4.8), dpi=120)
+    ax = fig.subplots()
+    variants = list(dict.fromkeys(df["variant"]))
+    cmap = mpl.colormaps["tab10" if len(variants) <= 10 else "tab20"]
+    for i, variant in enumerate(variants):
+        g = df[df["variant"] == variant]
+        c = cmap(i % cmap.N)
+        n = int(g["seeds"].max()) if "seeds" in g else 1
+        seeds = f" ({n} seeds)" if n > 1 and "seeds" not in str(variant) else ""
+        x = g["offline_distance_median"]
+        ax.plot(x, g["true_mean"], color=c, lw=2, marker=".", ms=4, label=f"{variant}{seeds}")
+        ax.plot(x, g["predicted_mean"], color=c, lw=1.2, ls="--")
+    _d_best_line(ax, d_best)
+    ax.set_xlabel(distance_label(unit))
+    ax.set_ylabel("normalized score (mean over designs)")
+    ax.set_title(
+        f"{title + ' — ' if title else ''}over-optimization; solid: true (oracle), "
+        "dashed: predicted",
+        fontsize=10,
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, ncol=2)
     fig.tight_layout()

@@ -1,11 +1,14 @@
 """One self-contained HTML report of a run folder or of a folder of runs (``mbo report``).
 
-The report holds, per study: its spec, the summary table, the trajectory (the centerpiece),
-the 1-D sweep along the gradient, the 2-D cross-section, the 2-D landscape where there is
-one, and drawings of the top designs where the domain draws them (molecules, cars); for
-studies that share a domain, a trajectory comparison and the transfer matrix. Images are
-embedded as base64 data URIs: the file needs no network and no other file. The data of every
-view is written beside its PNG (``<run>/views/`` and ``<root>/views/``) so it can be checked.
+The report holds, per study: its spec, the summary table with the fooled rule in words, the
+offline stopping rules against running to the end, the trajectory (the centerpiece), the
+over-optimization picture (score against distance from the data), the 1-D sweep along the
+gradient, the 2-D cross-section, the 2-D landscape where there is one, and drawings of the top
+designs where the domain draws them (molecules, cars); for studies that share a domain, a
+trajectory comparison, the over-optimization curves side by side and the transfer matrix.
+Images are embedded as base64 data URIs: the file needs no network and no other file. The data
+of every view is written beside its PNG (``<run>/views/`` and ``<root>/views/``) so it can be
+checked.
 
 This module finds the runs, has each view computed and saved
 (:mod:`mbo.reporting.artifacts`), and assembles a :class:`Page` that the Jinja2 template
@@ -28,11 +31,11 @@ from typing import Any
 import jinja2
 import yaml
 
-from ..evaluation import summary_rows
+from ..evaluation import STOPPING_RULES, summary_rows
 from ..study import StudyResult, load_run
 from . import artifacts as A
 from . import prose
-from .views import can_draw_landscape, domain_key, study_label
+from .views import can_draw_landscape, domain_key, stopping_rules, study_label
 
 #: views whose picture is wide: the explanation goes under it, not beside it.
 WIDE = frozenset({"cross_section", "sweep", "top_designs", "comparison"})
@@ -73,6 +76,15 @@ class SummaryTable:
 
     columns: list[str]
     rows: list[tuple[str, list[str]]]
+
+
+@dataclass
+class Table:
+    """A plain table (header, rows of formatted cells) with a sentence under it."""
+
+    header: list[str]
+    rows: list[list[str]]
+    sentence: str = ""
 
 
 @dataclass
@@ -123,6 +135,8 @@ class Section:
     run_line: str = ""
     spec_yaml: str = ""
     summary: SummaryTable | None = None
+    facts: list[str] = field(default_factory=list)
+    stops: Table | None = None
     blocks: list[Block] = field(default_factory=list)
     note: str = ""
 
@@ -150,18 +164,42 @@ def _environment() -> jinja2.Environment:
 
 def render_page(page: Page) -> str:
     """The report's HTML (``templates/report.html.j2``; every text escaped)."""
-    return _environment().get_template("report.html.j2").render(page=page)
+    return _environment().get_template("report.html.j2").render(page=page, headings=prose.HEADINGS)
 
 
 def summary_table(summaries: dict[str, dict[str, Any]]) -> SummaryTable:
-    """Metrics as rows, studies as columns (normalized units); rows no study has are left out."""
+    """Metrics as rows, studies as columns (normalized units); rows no study has are left out;
+    a value a study lacks or that is undefined prints ``n/a``."""
     names = list(summaries)
     rows = [
-        (label, [prose.fmt(key, summaries[n].get(key)) for n in names])
+        (label, [prose.summary_cell(key, summaries[n]) for n in names])
         for key, label in summary_rows(summaries)
         if any(key in summaries[n] for n in names)
     ]
     return SummaryTable(names, rows)
+
+
+def stops_table(summary: dict[str, Any]) -> Table:
+    """The offline stopping rules of one study (:func:`~mbo.reporting.views.stopping_rules`)
+    beside the final checkpoint and the true-score peak, and whether any rule beats the end."""
+    df = stopping_rules(summary)
+    what = {
+        "end": "run to the end (final checkpoint)",
+        "peak": "true-score peak (oracle; for reference)",
+        **STOPPING_RULES,
+    }
+    rows = [
+        [
+            r.rule,
+            what.get(r.rule, ""),
+            prose.step_text(r.step),
+            prose.fmt("true_mean", r.true_mean),
+            prose.fmt("regret", r.regret),
+        ]
+        for r in df.itertuples()
+    ]
+    header = ["rule", "stops", "chosen step", "true score (mean)", "regret vs peak"]
+    return Table(header, rows, prose.stopping_sentence(df))
 
 
 def _image(png: Path) -> str:
@@ -204,12 +242,19 @@ def _study_section(res: StudyResult, base: Path, opts: ReportOptions, anchor: st
         run_line=prose.run_line(_rel(run, base), s, res.spec.domain, res.spec.surrogate),
         spec_yaml=yaml.safe_dump(res.spec.to_dict(), sort_keys=False),
         summary=summary_table({study_label(res): s}),
+        facts=[prose.fooled_rule(s)],
+        stops=stops_table(s),
     )
     where = {"design_id": opts.design_id, "step": opts.step, "seed": opts.seed}
 
     def trajectory() -> FigureBlock:
         f = A.save_trajectory(res, vdir)
         return _figure(f["png"], "trajectory", [f["data"], run / "audit.parquet"], base)
+
+    def overoptimization() -> FigureBlock:
+        df, f = A.save_overoptimization(res, vdir)
+        data = [f["data"], f["meta"]]
+        return _figure(f["png"], "overoptimization", data, base, prose.overoptimization_facts(df))
 
     def landscape() -> FigureBlock:
         png = run / "landscape.png"  # drawn by `mbo run`; else drawn here
@@ -235,6 +280,7 @@ def _study_section(res: StudyResult, base: Path, opts: ReportOptions, anchor: st
         return _figure(png, "top_designs", [], base)
 
     _guard(sec.blocks, "trajectory", trajectory)
+    _guard(sec.blocks, "over-optimization", overoptimization)
     if can_draw_landscape(res.domain):
         _guard(sec.blocks, "landscape", landscape)
     _guard(sec.blocks, "1-D sweep", sweep)
@@ -256,11 +302,16 @@ def _group_section(results: list[StudyResult], base: Path, out_dir: Path, anchor
         _, f = A.save_trajectory_comparison(results, labels, vdir)
         return _figure(f["png"], "comparison", [f["data"]], base)
 
+    def overoptimization() -> FigureBlock:
+        _, f = A.save_overoptimization_comparison(results, labels, vdir)
+        return _figure(f["png"], "overoptimization_comparison", [f["data"]], base)
+
     def transfer() -> FigureBlock:
         _, f = A.save_transfer(results, labels, vdir)
         return _figure(f["png"], "transfer", [f["data"], f["wide"]], base)
 
     _guard(sec.blocks, "trajectory comparison", comparison)
+    _guard(sec.blocks, "over-optimization comparison", overoptimization)
     _guard(sec.blocks, "transfer matrix", transfer)
     return sec
 

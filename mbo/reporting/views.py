@@ -3,7 +3,15 @@
 Nothing here draws or writes a file; :mod:`mbo.reporting.figures` draws what these return
 and :mod:`mbo.reporting.artifacts` saves both, the data beside its picture.
 
+- :func:`trajectory_curves` -- a study's trajectory curves with the distribution of its
+  designs' exact upper bounds per step (:func:`bound_band`).
 - :func:`trajectory_comparison` -- predicted vs true score against step, per study.
+- :func:`overoptimization` -- true and predicted score against the distance from the offline
+  data (Gao et al. 2022's over-optimization picture, with an exact oracle), the offline
+  stopping rules' checkpoints marked; :func:`overoptimization_comparison` for several
+  variants, seed-averaged by step.
+- :func:`stopping_rules` -- each offline stopping rule's checkpoint and regret, beside the
+  final checkpoint's and the true-score peak.
 - :func:`gradient_sweep` -- a 1-D walk from one design along the surrogate's input gradient
   and along a random direction: the surrogate rises linearly, the oracle does not.
 - :func:`cross_section` -- 2-D maps (surrogate, oracle, difference) on the plane spanned by the
@@ -40,7 +48,7 @@ from torch import Tensor
 
 from domains import BoxSpace, Domain
 
-from ..evaluation import predict_batched
+from ..evaluation import STOPPING_RULES, predict_batched
 from ..study import StudyResult
 from .geometry import (
     coordinates_note,
@@ -75,15 +83,285 @@ def _reference_lines(result: StudyResult) -> dict[str, float]:
     return {"d_best": float(result.domain.normalize(result.offline.y.max()))}
 
 
+def _ascent(table: pd.DataFrame) -> pd.DataFrame:
+    """The ascent arm's rows that have an outcome (oracle errors left out, as the metrics do)."""
+    t = table[table["arm"] == "ascent"]
+    if "oracle_error" in t:
+        t = t[~t["oracle_error"].astype(bool)]
+    return t
+
+
+def _num(v: Any) -> float:
+    try:
+        return math.nan if v is None else float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
 # --- trajectory ---------------------------------------------------------------------------
+#: the per-step statistics of the designs' exact bounds that :func:`bound_band` adds.
+BOUND_COLUMNS = ("bound_mean", "bound_q25", "bound_median", "bound_q75", "bound_min", "bound_max")
+
+
+def bound_band(table: pd.DataFrame) -> pd.DataFrame:
+    """Per step, the distribution over designs of their exact upper bounds (normalized), from
+    the audit table's ascent arm: ``step`` and :data:`BOUND_COLUMNS` (mean, quartiles, min,
+    max over the designs with a bound). No rows where the audit has no bound at all."""
+    t = _ascent(table)
+    if "bound_norm" not in t or not t["bound_norm"].notna().any():
+        return pd.DataFrame(columns=["step", *BOUND_COLUMNS])
+    g = t.groupby("step", sort=True)["bound_norm"]
+    out = pd.DataFrame(
+        {
+            "bound_mean": g.mean(),
+            "bound_q25": g.quantile(0.25),
+            "bound_median": g.median(),
+            "bound_q75": g.quantile(0.75),
+            "bound_min": g.min(),
+            "bound_max": g.max(),
+        }
+    )
+    return out.rename_axis("step").reset_index()
+
+
+def with_bounds(curves: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """``curves`` with the per-step bound distribution of :func:`bound_band` (replacing any
+    ``bound_mean`` column by the audit's own); ``curves`` unchanged without bounds."""
+    band = bound_band(table)
+    if band.empty:
+        return curves
+    keep = curves.drop(columns=[c for c in BOUND_COLUMNS if c in curves])
+    return keep.merge(band.astype({"step": keep["step"].dtype}), on="step", how="left")
+
+
+def trajectory_curves(result: StudyResult) -> pd.DataFrame:
+    """A study's trajectory curves (``result.curves``) with the distribution of its designs'
+    exact upper bounds per step (:func:`with_bounds`): what the trajectory picture draws."""
+    return with_bounds(result.curves, result.table)
+
+
 def trajectory_comparison(
     results: Sequence[StudyResult], labels: Sequence[str] | None = None
 ) -> pd.DataFrame:
     """The trajectory curves of several studies in one table (column ``study`` first)."""
     labels = list(labels) if labels is not None else [study_label(r) for r in results]
-    frames = [r.curves.assign(study=lbl) for r, lbl in zip(results, labels, strict=True)]
+    frames = [
+        trajectory_curves(r).assign(study=lbl) for r, lbl in zip(results, labels, strict=True)
+    ]
     df = pd.concat(frames, ignore_index=True)
     return df[["study", *[c for c in df.columns if c != "study"]]]
+
+
+# --- over-optimization: scores against the distance from the data ------------------------
+#: the over-optimization picture's x: median distance of the designs to the offline data.
+DISTANCE = "offline_distance_median"
+
+
+def overoptimization_table(
+    table: pd.DataFrame, summary: dict[str, Any] | None = None
+) -> pd.DataFrame:
+    """True and predicted score against the distance from the offline data, per checkpoint,
+    from an audit table with an ``offline_distance`` column (its ascent arm, oracle errors
+    left out).
+
+    One row per step: ``step``, ``offline_distance_median`` (median over the designs of the
+    distance to the nearest offline design, in :class:`mbo.evaluation.Geometry` units),
+    ``moved_median`` (where the audit has ``moved``), ``predicted_mean`` and ``true_mean``
+    (normalized, mean over designs, as in the trajectory curves) and ``n`` (designs).
+    ``df.attrs``: ``d_best``, ``distance_unit``, ``peak_step``, ``final_step`` and ``stops``
+    (``{rule: step}`` of the offline stopping rules that apply), read from ``summary``.
+    """
+    t = _ascent(table)
+    if "offline_distance" not in t:
+        raise ValueError("the audit table has no offline_distance column (no geometry)")
+    g = t.groupby("step", sort=True)
+    cols: dict[str, pd.Series] = {DISTANCE: g["offline_distance"].median()}
+    if "moved" in t:
+        cols["moved_median"] = g["moved"].median()
+    cols |= {
+        "predicted_mean": g["predicted_norm"].mean(),
+        "true_mean": g["true_norm"].mean(),
+        "n": g.size(),
+    }
+    df = pd.DataFrame(cols).rename_axis("step").reset_index()
+    df["step"] = df["step"].astype(int)
+    s = summary or {}
+    stops = {}
+    for rule in STOPPING_RULES:
+        step = _num(s.get(f"stop_{rule}_step"))
+        if math.isfinite(step):
+            stops[rule] = int(step)
+    peak = _num(s.get("peak_step"))
+    df.attrs = {
+        "view": "overoptimization",
+        "x": DISTANCE,
+        "d_best": _num(s.get("d_best")),
+        "distance_unit": str(s.get("distance_unit") or ""),
+        "peak_step": int(peak) if math.isfinite(peak) else None,
+        "final_step": int(df["step"].max()) if len(df) else None,
+        "stops": stops,
+    }
+    return df
+
+
+def overoptimization(result: StudyResult) -> pd.DataFrame:
+    """:func:`overoptimization_table` of one study; an audit table without distances (an
+    older run folder) gets them from the study's geometry first. No oracle calls."""
+    table = result.table
+    summary = dict(result.summary)
+    if not summary.get("distance_unit"):
+        summary["distance_unit"] = study_geometry(result).unit
+    if "offline_distance" not in table:
+        geometry = study_geometry(result)
+        table = table.copy()
+        rows = table["arm"] == "ascent"
+        steps = list(result.trajectory.steps)
+        c = torch.as_tensor([steps.index(int(s)) for s in table.loc[rows, "step"]])
+        k = torch.tensor(table.loc[rows, "design_id"].astype(int).tolist())
+        table.loc[rows, "offline_distance"] = geometry.offline_distance(result.trajectory.x[c, k])
+    if "d_best" not in summary:
+        summary |= _reference_lines(result)
+    return overoptimization_table(table, summary)
+
+
+def overoptimization_comparison(curves: pd.DataFrame) -> pd.DataFrame:
+    """Several variants' over-optimization curves, seed-averaged by step.
+
+    ``curves``: per-run curves with ``variant``, ``step``, ``offline_distance_median``,
+    ``predicted_mean``, ``true_mean`` (and optionally ``seed``, ``moved_median``): the
+    concatenated curves :func:`mbo.sweeps.compare.compare` returns, or per-study
+    :func:`overoptimization` tables with a ``variant`` column. Returns one row per variant and
+    step (variants in order of appearance): the means over seeds of those columns and
+    ``seeds``, the number of runs averaged. Rows without a distance are left out.
+    """
+    need = ["variant", "step", DISTANCE, "predicted_mean", "true_mean"]
+    missing = [c for c in need if c not in curves]
+    if missing:
+        raise ValueError(
+            f"the curves lack {missing}; {DISTANCE} comes with run folders whose audit has "
+            "distances (re-run older ones)"
+        )
+    c = curves[curves[DISTANCE].notna()]
+    if c.empty:
+        raise ValueError(f"no curve has a {DISTANCE}")
+    cols = [DISTANCE] + (["moved_median"] if "moved_median" in c else [])
+    cols += ["predicted_mean", "true_mean"]
+    order = list(dict.fromkeys(c["variant"]))
+    g = c.groupby(["variant", "step"], sort=False)
+    out = g[cols].mean()
+    out["seeds"] = g.size()
+    out = out.reset_index()
+    out["variant"] = pd.Categorical(out["variant"], order, ordered=True)
+    out = out.sort_values(["variant", "step"], kind="stable").reset_index(drop=True)
+    out["variant"] = out["variant"].astype(str)
+    out.attrs = {"view": "overoptimization_comparison", "x": DISTANCE, "variants": order}
+    return out
+
+
+def variant_labels(results: Sequence[StudyResult], labels: Sequence[str]) -> list[str]:
+    """One variant label per study: studies whose specs differ only in ``seed`` (and
+    ``name``) are one variant, labelled ``<surrogate> (n seeds)`` (``-<objective>`` added for
+    an objective other than the mean); a study alone keeps its own label."""
+    keys = [
+        json.dumps(
+            {k: v for k, v in r.spec.to_dict().items() if k not in ("seed", "name")},
+            sort_keys=True,
+            default=str,
+        )
+        for r in results
+    ]
+    members: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        members.setdefault(key, []).append(i)
+    out = []
+    for i, key in enumerate(keys):
+        group = members[key]
+        if len(group) == 1:
+            out.append(labels[i])
+            continue
+        spec = results[i].spec
+        what = spec.surrogate + ("" if spec.objective == "mean" else f"-{spec.objective}")
+        seeds = len({results[j].spec.seed for j in group})
+        out.append(f"{what} ({seeds} seeds)" if seeds > 1 else f"{what} ({len(group)} runs)")
+    taken: dict[str, str] = {}
+    for i, (lbl, key) in enumerate(zip(out, keys, strict=True)):
+        if taken.setdefault(lbl, key) != key:  # two variants would share a label
+            out[i] = f"{lbl} [{labels[members[key][0]]}]"
+    return out
+
+
+def overoptimization_studies(
+    results: Sequence[StudyResult], labels: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """:func:`overoptimization_comparison` of several studies on one domain: each study's
+    :func:`overoptimization` table, studies pooled per variant (:func:`variant_labels`) and
+    averaged over their seeds. ``attrs`` adds ``d_best`` and ``distance_unit`` (the first
+    study's)."""
+    labels = list(labels) if labels is not None else [study_label(r) for r in results]
+    variants = variant_labels(results, labels)
+    tables = [overoptimization(r) for r in results]
+    frames = [
+        df.assign(variant=v, seed=r.spec.seed)
+        for df, v, r in zip(tables, variants, results, strict=True)
+    ]
+    out = overoptimization_comparison(pd.concat(frames, ignore_index=True))
+    first = tables[0].attrs
+    out.attrs |= {"d_best": first["d_best"], "distance_unit": first["distance_unit"]}
+    return out
+
+
+# --- offline stopping rules ---------------------------------------------------------------
+#: regrets closer than this count as equal (a rule must do strictly better than the end).
+REGRET_TOL = 1e-9
+
+
+def stopping_rules(summary: dict[str, Any]) -> pd.DataFrame:
+    """The offline stopping rules of one study (from its summary), beside running to the end
+    and the true-score peak for reference.
+
+    One row per rule of :data:`mbo.evaluation.STOPPING_RULES` (``kind="rule"``), then
+    ``end`` (the final checkpoint) and ``peak`` (the oracle's best checkpoint, which no
+    offline rule can know): ``rule``, ``kind``, ``step``, ``true_mean`` (the mean true score
+    at that step, normalized), ``regret`` (peak minus that), ``beats_end`` (a rule's regret
+    is smaller than the end's). ``nan`` where a rule does not apply.
+    """
+    peak = _num(summary.get("peak_true"))
+    end_regret = _num(summary.get("regret_final"))
+
+    def row(rule: str, kind: str, step: float, regret: float) -> dict[str, Any]:
+        beats = (
+            kind == "rule"
+            and math.isfinite(regret)
+            and math.isfinite(end_regret)
+            and regret < end_regret - REGRET_TOL
+        )
+        return {
+            "rule": rule,
+            "kind": kind,
+            "step": step,
+            "true_mean": peak - regret if math.isfinite(regret) else math.nan,
+            "regret": regret,
+            "beats_end": bool(beats),
+        }
+
+    rows = [
+        row(
+            rule,
+            "rule",
+            _num(summary.get(f"stop_{rule}_step")),
+            _num(summary.get(f"stop_{rule}_regret")),
+        )
+        for rule in STOPPING_RULES
+    ]
+    rows.append(row("end", "end", _num(summary.get("steps")), end_regret))
+    rows.append(
+        row(
+            "peak", "peak", _num(summary.get("peak_step")), 0.0 if math.isfinite(peak) else math.nan
+        )
+    )
+    df = pd.DataFrame(rows)
+    df.attrs = {"view": "stopping_rules", "regret_final": end_regret, "peak_true": peak}
+    return df
 
 
 # --- 1-D sweep ----------------------------------------------------------------------------
