@@ -20,19 +20,29 @@ def test_compare_writes_one_row_per_variant_and_resumes(tmp_path):
     assert set(curves["variant"]) == {"mlp", "ensemble+min"} and set(curves["seed"]) == {0, 1}
     assert list(table["variant"]) == ["mlp", "ensemble+min"] and (table["seeds"] == 2).all()
     assert len(runs) == 4 and set(runs["seed"]) == {0, 1}
-    for name in ("compare.csv", "compare.md", "runs.csv"):
+    for name in ("compare.csv", "compare.md", "compare-runs.csv", "compare-paired.csv"):
         assert (tmp_path / name).exists()
-    # mean/std over seeds are those of the per-run rows
+    # mean/std over seeds are those of the per-run rows; intervals bracket the mean
     mlp = runs[runs.variant == "mlp"]
     assert table.loc[0, "gap_mean"] == pytest.approx(mlp["gap"].mean())
-    assert table.loc[0, "p100_std"] == pytest.approx(mlp["p100"].std(ddof=0))
+    assert table.loc[0, "p100_std"] == pytest.approx(mlp["p100"].std(ddof=1))
+    assert table.loc[0, "p100_low"] <= table.loc[0, "p100_mean"] <= table.loc[0, "p100_high"]
     md = (tmp_path / "compare.md").read_text()
-    assert "| ensemble+min |" in md and "±" in md
-    # a second call reads finished studies back instead of re-running them
-    stamp = (tmp_path / "mlp" / "seed0" / "summary.json").stat().st_mtime_ns
+    assert "| ensemble+min | 2 |" in md and "bootstrap" in md and "±" not in md
+    assert "Paired against `mlp`" in md and "| ensemble+min | overestimation | 2 |" in md
+    # every study is a sweep study folder; a second call reads them back instead of re-running
+    first = tmp_path / "studies" / runs["id"].iloc[0] / "summary.json"
+    stamp = first.stat().st_mtime_ns
     table2, _, _ = compare(BASE, ["mlp", "ensemble+min"], [0, 1], tmp_path)
-    assert (tmp_path / "mlp" / "seed0" / "summary.json").stat().st_mtime_ns == stamp
+    assert first.stat().st_mtime_ns == stamp
     pd.testing.assert_frame_equal(table, table2)
+
+
+def test_one_seed_reports_n_1_and_no_interval(tmp_path):
+    table, _, _ = compare(BASE, ["mlp", "linear"], [0], tmp_path)
+    assert (table["seeds"] == 1).all() and table["p50_low"].isna().all()
+    md = (tmp_path / "compare.md").read_text()
+    assert "(n=1)" in md and "±" not in md and "no interval (n = 1)" in md
 
 
 def test_variant_syntax_and_errors(tmp_path):
@@ -71,7 +81,7 @@ def test_cli_compare(tmp_path, capsys):
     )
     assert code == 0
     assert "linear" in capsys.readouterr().out
-    assert (tmp_path / "compare.png").exists()
+    assert (tmp_path / "compare.png").exists() and (tmp_path / "overoptimization.png").exists()
     assert (
         main(["compare", "--domain", "branin", "--surrogates", "mlp", "--seeds", "x", "--quiet"])
         == 2

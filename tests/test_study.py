@@ -118,6 +118,31 @@ def test_spec_files_yaml_and_toml(tmp_path):
         StudySpec.from_file(tmp_path / "bad.yaml")
 
 
+def test_spec_checks_every_field_type_and_reads_files_raw(tmp_path):
+    for bad, words in (
+        ({"k": "8"}, "k must be an integer"),
+        ({"k": True}, "k must be an integer"),
+        ({"kappa": "high"}, "kappa must be a number"),
+        ({"seed": 1.5}, "seed must be an integer"),
+        ({"name": 3}, "name must be a string or none"),
+        ({"offline_fraction": "half"}, "offline_fraction must be a number or none"),
+        ({"objective": "max"}, "objective must be one of"),
+        ({"surrogate_options": [1]}, "surrogate_options must be a mapping"),
+    ):
+        with pytest.raises(ValueError, match=words):
+            StudySpec.from_dict({**FAST, **bad})
+    assert StudySpec.from_dict({**FAST, "kappa": 2}).kappa == 2  # an int is a number
+    docs = StudySpec.field_help()
+    assert set(docs) == set(StudySpec.__dataclass_fields__) and all(docs.values())
+    (tmp_path / "s.yaml").write_text("domain: ackley\nk: 0\n")  # invalid, yet readable
+    assert StudySpec.read_file(tmp_path / "s.yaml") == {"domain": "ackley", "k": 0}
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        StudySpec.read_file(tmp_path / "missing.yaml")
+    (tmp_path / "broken.yaml").write_text("domain: [ackley\n")
+    with pytest.raises(ValueError, match="not a valid spec file"):
+        StudySpec.read_file(tmp_path / "broken.yaml")
+
+
 def test_cli_run_list_and_errors(tmp_path, capsys):
     out = tmp_path / "cli"
     code = main(

@@ -12,9 +12,16 @@ import pytest
 
 import mbo.sweeps.sweep as sweep_mod
 from mbo.cli import main
-from mbo.study import Fitted
+from mbo.study import Fitted, StudySpec
 from mbo.sweeps.ids import study_id
-from mbo.sweeps.leaderboard import aggregate, collect, leaderboard, mean_rank
+from mbo.sweeps.leaderboard import (
+    aggregate,
+    collect,
+    leaderboard,
+    mean_rank,
+    paired_tests,
+    to_markdown,
+)
 from mbo.sweeps.sweep import Sweep, expand, run_sweep
 
 TINY = {
@@ -71,10 +78,15 @@ def test_ids_are_stable_and_depend_only_on_the_resolved_spec():
     changed = _tiny()
     changed["base"]["k"] = 9
     assert not set(ids) & {s.id for s in expand(changed)}
-    # a pinned id: hashing must not drift between versions of Python or this code
+    # a pinned id: hashing must not drift between Python versions or runs (a change to the
+    # spec's fields or to canonical() changes it on purpose: update the pin and say why)
     spec = expand(TINY)[0].spec
-    assert study_id(spec) == study_id(copy.deepcopy(spec))
-    assert study_id(spec).startswith("branin-mlp-gradient_ascent-s0-")
+    assert study_id(spec) == "branin-mlp-gradient_ascent-s0-69e8b8894b"
+    # an option stated at its default value is the same study
+    same = StudySpec.from_dict(
+        {**spec.to_dict(), "domain_options": {**spec.domain_options, "seed": 0}}
+    )
+    assert study_id(same) == study_id(spec)
 
 
 def test_expansion_variants_grids_and_errors():
@@ -239,6 +251,7 @@ def _runs() -> pd.DataFrame:
                         "p100": y,
                         "p50": y / 2,
                         "gap": 0.1 * (seed + 1) if method == "m1" else -0.05,
+                        "overestimation": 0.1 * (seed + 1) if method == "m1" else 0.02,
                         "fooled_rate": 0.5,
                     }
                 )
@@ -251,7 +264,10 @@ def test_leaderboard_aggregates_ranks_and_dedupes():
     runs = _runs()
     long = aggregate(runs)
     m1a = long[(long.method == "m1") & (long.task == "A") & (long.metric == "p100")].iloc[0]
-    assert m1a["mean"] == pytest.approx(0.8) and m1a["std"] == pytest.approx(0.1)
+    assert m1a["mean"] == pytest.approx(0.8) and m1a["std"] == pytest.approx(
+        np.std([0.9, 0.7], ddof=1)
+    )
+    assert m1a["low"] == pytest.approx(0.7) and m1a["high"] == pytest.approx(0.9)
     dbb = long[(long.method == "D(best)") & (long.task == "B") & (long.metric == "p100")]
     assert dbb["n"].iloc[0] == 2  # two seeds, not three rows
     rank = mean_rank(long, "p100")
@@ -260,11 +276,34 @@ def test_leaderboard_aggregates_ranks_and_dedupes():
     assert rank["D(best)"] == pytest.approx(2.0)
     tables = leaderboard(runs)
     assert list(tables["p100"].columns) == ["A", "B", "mean rank"]
-    assert tables["p100"].loc["m1", "A"] == "0.800 ± 0.100"
-    assert tables["gap"].loc["m2", "B"] == "-0.050 ± 0.000 / 50% ± 0%"
-    # the gap table ranks |gap|: m2 (0.05) beats m1 (0.15) on both tasks
-    assert tables["gap"].index[0] in ("m2", "D(best)") and tables["gap"].index[-1] == "m1"
+    assert tables["p100"].loc["m1", "A"] == "0.800 [0.700, 0.900]"
+    assert tables["overestimation"].loc["m2", "B"] == "0.020 [0.020, 0.020] / 50% [50%, 50%]"
+    # lower overestimation ranks first: m2 (0.02) beats m1 (0.15) on both tasks
+    assert tables["overestimation"].index[-1] == "m1"
     assert np.isfinite(long["mean"]).all()
+    # one seed: no interval, n stated
+    one = leaderboard(runs[runs.seed == 0])
+    assert one["p100"].loc["m1", "A"] == "0.900 (n=1)"
+
+
+def test_leaderboard_pairs_methods_with_the_plain_mlp_on_the_same_seeds():
+    runs = _runs()
+    runs["method"] = runs["method"].replace({"m1": "mlp / gradient_ascent"})
+    pairs = paired_tests(runs)
+    row = pairs[(pairs.task == "B") & (pairs.method == "m2") & (pairs.metric == "p100")].iloc[0]
+    assert row["n"] == 2 and row["diff"] == pytest.approx(np.mean([0.8 - 0.1, 0.6 - 0.3]))
+    assert "## Paired against `mlp / gradient_ascent`" in to_markdown(leaderboard(runs), runs)
+
+
+def test_the_leaderboard_lists_what_it_skipped(tmp_path, one_thread):
+    sweep = Sweep.from_dict(_tiny(grid={"surrogate": ["mlp", "linear"], "seed": [0]}))
+    run_sweep(sweep, tmp_path, workers=1, progress=False)
+    broken = tmp_path / "studies" / sweep.studies[0].id / "summary.json"
+    broken.write_text(broken.read_text()[:30])
+    runs = collect([tmp_path / "studies"])
+    assert len(runs) == 1 and runs.attrs["skipped"][0]["path"] == str(broken.parent)
+    assert "JSONDecodeError" in runs.attrs["skipped"][0]["reason"]
+    assert "## Skipped folders (1)" in to_markdown(leaderboard(runs), runs)
 
 
 def test_leaderboard_cli_on_sweep_and_compare_folders(tmp_path, one_thread, capsys):
@@ -274,9 +313,15 @@ def test_leaderboard_cli_on_sweep_and_compare_folders(tmp_path, one_thread, caps
     out = capsys.readouterr().out
     assert "100th percentile" in out and "mlp / gradient_ascent" in out and "mean rank" in out
     md = (tmp_path / "lb" / "leaderboard.md").read_text()
-    assert md.count("| method |") == 3
+    assert md.count("| method |") == 3 + 3  # three tables, then three paired-test tables
     long = pd.read_csv(tmp_path / "lb" / "leaderboard.csv")
-    assert set(long.metric) >= {"p100", "p50", "gap", "fooled_rate"}
+    assert set(long.metric) >= {"p100", "p50", "gap", "overestimation", "fooled_rate"}
+    # by default the files go to their own folder: the sweep's own files stay as they were
+    names = ("results.csv", "leaderboard.md", "leaderboard.csv", "status.csv")
+    own = {n: (tmp_path / "sw" / n).read_bytes() for n in names}
+    assert main(["leaderboard", str(tmp_path / "sw")]) == 0
+    assert {n: (tmp_path / "sw" / n).read_bytes() for n in names} == own
+    assert (tmp_path / "sw" / "leaderboard" / "leaderboard-runs.csv").exists()
     assert main(["leaderboard", str(tmp_path / "nothing-here")]) == 2
 
 

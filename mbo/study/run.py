@@ -186,6 +186,7 @@ def run_study(
         "seed": spec.seed,
         "device": str(device),
         "precision": spec.precision,
+        "threads": torch.get_num_threads(),
         "fit_shared": fitted is not None,
         "n_reference": len(domain.reference_data()),
         "n_offline": len(offline),

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..study import StudyResult, StudySpec, atomic_write
+from ..evaluation import check_objective
+from ..study import StudyResult, StudySpec, atomic_write, make_surrogate
 from .ids import parse_variant
 from .stats import format_interval, mean_interval, paired
 from .sweep import Sweep, run_sweep
@@ -63,7 +64,9 @@ def compare(
         raise ValueError("need at least one variant and one seed")
     for entry in variants:  # fail before running anything
         name, objective = parse_variant(entry)
-        replace(base, surrogate=name, objective=objective).validate()
+        spec = replace(base, surrogate=name, objective=objective)
+        spec.validate()
+        check_objective(make_surrogate(spec), objective)
     out = Path(out_dir)
     data = {k: v for k, v in base.to_dict().items() if k not in ("surrogate", "objective", "seed")}
     data["name"] = None
@@ -145,9 +148,7 @@ def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
 
 def paired_table(runs: pd.DataFrame, baseline: str) -> pd.DataFrame:
     """Every variant against ``baseline`` on :data:`PAIRED`, paired on seeds."""
-    parts = [
-        paired(runs, m, baseline, by="variant").assign(metric=m) for m in PAIRED if m in runs
-    ]
+    parts = [paired(runs, m, baseline, by="variant").assign(metric=m) for m in PAIRED if m in runs]
     cols = ["variant", "metric", "n", "diff", "low", "high", "p"]
     if not parts:
         return pd.DataFrame(columns=cols)

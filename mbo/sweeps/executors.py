@@ -3,6 +3,9 @@ on Ray (a local instance or a cluster). One interface, so a sweep runs the same 
 
 Every executor yields ``(index, result)`` pairs as results arrive (in any order). The
 function must be importable by workers (a module-level function of plain, picklable data).
+It is called as ``fn(item, threads)`` after :func:`mbo.runtime.set_threads` has applied the
+thread policy (``threads`` per task; default: the policy's choice, one thread unless the
+environment says otherwise) in the process that runs it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
+
+from ..runtime import resolve_threads, set_threads, thread_policy
 
 EXECUTORS = ("local", "ray")
 
@@ -25,33 +30,37 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
+def _pinned(fn: Callable[..., dict[str, Any]], item: Any, threads: int) -> dict[str, Any]:
+    """``fn(item, threads)`` under the thread policy (the worker side of every executor)."""
+    set_threads(threads)
+    return fn(item, threads)
+
+
 class LocalExecutor:
     """A process pool of ``workers`` (default: one per CPU core); ``workers=1`` runs in this
-    process. ``threads`` torch threads per task. A worker that dies (segfault, OOM kill) fails
-    only the tasks it took down: they come back as ``{"status": "failed", ...}`` results."""
+    process. ``threads`` torch threads per task (default: :func:`mbo.runtime.resolve_threads`).
+    A worker that dies (segfault, OOM kill) fails only the tasks it took down: they come back
+    as ``{"status": "failed", ...}`` results."""
 
-    def __init__(self, workers: int | None = None, threads: int = 1) -> None:
+    def __init__(self, workers: int | None = None, threads: int | None = None) -> None:
         self.workers = cpu_count() if workers is None else int(workers)
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
-        self.threads = int(threads)
+        self.threads = resolve_threads(threads)
 
     def map_unordered(
         self, fn: Callable[..., dict[str, Any]], items: list[Any]
     ) -> Iterator[tuple[int, dict[str, Any]]]:
         if self.workers == 1 or len(items) == 1:
-            import torch
-
-            before = torch.get_num_threads()
-            try:
+            with thread_policy(self.threads):  # restored afterwards: this is the caller's process
                 for i, item in enumerate(items):
                     yield i, fn(item, self.threads)
-            finally:
-                torch.set_num_threads(before)
             return
         ctx = mp.get_context("spawn")  # torch and fork do not mix
         with ProcessPoolExecutor(min(self.workers, len(items)), mp_context=ctx) as pool:
-            futures = {pool.submit(fn, item, self.threads): i for i, item in enumerate(items)}
+            futures = {
+                pool.submit(_pinned, fn, item, self.threads): i for i, item in enumerate(items)
+            }
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -68,11 +77,13 @@ class LocalExecutor:
 class RayExecutor:
     """Tasks on Ray: ``address`` of a running cluster (``"auto"``, ``"ray://host:10001"``, ...)
     or ``None`` to start a local instance with ``workers`` CPUs (default: all cores). Each task
-    asks for one CPU. Needs ``pip install .[ray]`` here and the project installed on every
-    node; results travel back to the driver, so nodes need no shared file system."""
+    asks for one CPU and runs with ``threads`` torch threads (default:
+    :func:`mbo.runtime.resolve_threads` on the driver). Needs ``pip install .[ray]`` here and
+    the project installed on every node; results travel back to the driver, so nodes need no
+    shared file system."""
 
     def __init__(
-        self, workers: int | None = None, address: str | None = None, threads: int = 1
+        self, workers: int | None = None, address: str | None = None, threads: int | None = None
     ) -> None:
         try:
             import ray
@@ -81,7 +92,7 @@ class RayExecutor:
                 "the ray executor needs Ray: pip install 'mbo-sandbox[ray]' (or pip install ray)"
             ) from err
         self.ray = ray
-        self.threads = int(threads)
+        self.threads = resolve_threads(threads)
         self._started = False
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
@@ -95,8 +106,8 @@ class RayExecutor:
         self, fn: Callable[..., dict[str, Any]], items: list[Any]
     ) -> Iterator[tuple[int, dict[str, Any]]]:
         ray = self.ray
-        remote = ray.remote(num_cpus=1, max_retries=0)(fn)
-        refs = {remote.remote(item, self.threads): i for i, item in enumerate(items)}
+        remote = ray.remote(num_cpus=1, max_retries=0)(_pinned)
+        refs = {remote.remote(fn, item, self.threads): i for i, item in enumerate(items)}
         pending = list(refs)
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
@@ -121,9 +132,13 @@ def _died(err: BaseException) -> dict[str, Any]:
 
 
 def make_executor(
-    name: str = "local", workers: int | None = None, address: str | None = None, threads: int = 1
+    name: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    threads: int | None = None,
 ) -> LocalExecutor | RayExecutor:
-    """``"local"`` or ``"ray"``; ``address`` only for Ray."""
+    """``"local"`` or ``"ray"``; ``address`` only for Ray; ``threads`` per task (default: the
+    thread policy of :mod:`mbo.runtime`)."""
     if name == "local":
         if address:
             raise ValueError("--address is for the ray executor")

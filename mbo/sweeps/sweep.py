@@ -50,10 +50,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import torch
 import yaml
 from tqdm.auto import tqdm
 
+from ..runtime import set_threads
 from ..study import Fitted, StudyResult, StudySpec, atomic_write, make_domain, run_study
 from .executors import make_executor
 from .ids import method_label, parse_variant, study_id, task_label
@@ -236,7 +236,7 @@ def run_packed(task: dict[str, Any], threads: int | None = None) -> dict[str, An
     ``warnings.txt`` instead of flooding the sweep's terminal.
     """
     if threads:
-        torch.set_num_threads(int(threads))
+        set_threads(threads)
     fitted = None
     results = []
     for spec_dict in task["specs"]:
@@ -338,7 +338,7 @@ def run_sweep(
     executor: str = "local",
     workers: int | None = None,
     address: str | None = None,
-    threads: int = 1,
+    threads: int | None = None,
     progress: bool = True,
     figures: Callable[[StudyResult, Path], Any] | None = None,
 ) -> pd.DataFrame:

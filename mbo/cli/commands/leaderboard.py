@@ -1,0 +1,50 @@
+"""``mbo leaderboard``: Design-Bench-style tables over finished studies anywhere."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..common import add_threads_flag
+
+HELP = "Design-Bench-style tables (p100, p50, gap/fooled, mean rank) over finished studies"
+DESCRIPTION = (
+    "Aggregate every finished study (folders with summary.json) under RESULTS into tables "
+    "with methods as rows and tasks as columns; print them and write leaderboard.md, "
+    "leaderboard.csv and leaderboard-runs.csv into their own folder (default: "
+    "<first RESULTS>/leaderboard/), so the files of a sweep or a comparison stay untouched."
+)
+THREADS = True  # reading run folders imports the spec, hence torch
+PLOTS = False
+#: the default output folder, inside the first RESULTS folder
+SUBFOLDER = "leaderboard"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "results", nargs="+", help="sweep output folders, compare folders, run folders"
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        help=f"where to write the files (default: <first RESULTS>/{SUBFOLDER}/)",
+    )
+    add_threads_flag(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ...sweeps.leaderboard import collect, format_tables, write_leaderboard
+
+    runs = collect(args.results)
+    for s in runs.attrs.get("skipped", []):
+        print(f"skipped {s['path']}: {s['reason']}", file=sys.stderr)
+    if runs.empty:
+        raise ValueError(
+            f"no readable finished studies (summary.json) under {', '.join(args.results)}"
+        )
+    out = Path(args.out) if args.out else Path(args.results[0]) / SUBFOLDER
+    tables, paths = write_leaderboard(runs, out)
+    print(format_tables(tables))
+    print(f"\nwrote {', '.join(str(p) for p in paths)}")
+    return 0
