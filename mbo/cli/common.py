@@ -80,6 +80,10 @@ def staged_run_folder(path: Path, overwrite: bool) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+#: summary rows that hold counts or steps
+INTEGER_ROWS = ("peak_step", "oracle_errors", "steps", "k")
+
+
 def format_summaries(summaries: dict[str, dict[str, Any]]) -> str:
     """A small text table: metrics as rows, studies as columns (normalized units)."""
     from ..evaluation import summary_rows
@@ -92,7 +96,14 @@ def format_summaries(summaries: dict[str, dict[str, Any]]) -> str:
         for n in names:
             v = summaries[n].get(key, math.nan)
             v = math.nan if v is None else v
-            fmt = f"{v:.0%}" if key.endswith("_rate") and math.isfinite(v) else f"{v:.3f}"
+            if not math.isfinite(v):
+                fmt = "n/a"
+            elif key.endswith("_rate"):
+                fmt = f"{v:.0%}"
+            elif key in INTEGER_ROWS:
+                fmt = f"{int(v)}"
+            else:
+                fmt = f"{v:.3f}"
             cells.append(f"{fmt:>{width + 2}s}")
         lines.append(f"{label:36s}" + "".join(cells))
     return "\n".join(lines)

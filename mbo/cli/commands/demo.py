@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -87,9 +88,24 @@ def run(args: argparse.Namespace) -> int:
         f"\ncontrol: predicted rose {c['predicted_mean'] - c['predicted_start_mean']:+.2f} and "
         f"the true score moved {c['true_mean'] - c['true_start_mean']:+.2f} "
         "(dense 2-D data: ascent really works)."
-        f"\nfooled margin δ = {f['fooled_margin']}; scores normalized by the full reference "
-        "data's min/max."
+        f"\nfooled: the rise of (predicted - true) exceeded {f['fooled_margin']} offline label sd "
+        f"(δ = {f['fooled_delta']:.3f}) while the true score did not rise; scores normalized by "
+        "the full reference data's min/max."
     )
+    for key, s in summaries.items():
+        rules = [
+            (r, s.get(f"stop_{r}_step"), s.get(f"stop_{r}_regret"))
+            for r in ("distance", "disagreement", "plateau", "beyond_data")
+        ]
+        told = ", ".join(
+            f"{r} step {int(step)} (regret {reg:.3f})"
+            for r, step, reg in rules
+            if step is not None and math.isfinite(step)
+        )
+        print(
+            f"{key}: true score peaked at step {s['peak_step']} (final regret "
+            f"{s['regret_final']:.3f}); offline stopping rules: {told}"
+        )
     print(
         f"\nplots: {out}/fooled/trajectory.png, {out}/control/trajectory.png, "
         f"{out}/control/landscape.png"
