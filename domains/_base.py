@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,8 +11,39 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ._options import fraction as _fraction
+from ._options import integer
 from ._oracle import Oracle
 from ._space import Space
+
+
+class CheckedOracle(Oracle):
+    """An :class:`Oracle` that refuses a malformed batch before evaluating any of it.
+
+    ``check(designs)`` raises ``ValueError`` (one line, naming the expected shape) when
+    ``designs`` is not a batch of this domain's designs at all: one unbatched design, rows of
+    the wrong width, one SMILES string instead of a list. Such a call evaluates nothing and
+    counts nothing. A well-formed design the domain rejects (out of its box, not finite, an
+    unparsable SMILES) is not refused here: ``evaluate`` scores it ``nan`` (invalid).
+
+    Args:
+        evaluate, key, **options: as for :class:`Oracle`.
+        check: picklable ``designs -> None`` raising ``ValueError``.
+    """
+
+    def __init__(
+        self,
+        evaluate: Callable[[Any], np.ndarray],
+        key: Callable[[Any], Hashable],
+        check: Callable[[Any], None],
+        **options: Any,
+    ) -> None:
+        super().__init__(evaluate, key, **options)
+        self.check = check
+
+    def _query(self, designs: Any, stacklevel: int) -> Any:
+        self.check(designs)
+        return super()._query(designs, stacklevel + 1)
 
 
 @dataclass
@@ -41,7 +73,17 @@ class ReferenceData:
         return ReferenceData(designs, self.x[torch.as_tensor(idx, dtype=torch.long)], self.y[idx])
 
     def top(self, k: int) -> ReferenceData:
-        """The ``k`` best designs, best first."""
+        """The ``k`` best designs, best first.
+
+        ``ValueError`` unless ``1 <= k <= len(self)``: asking for more designs than there are
+        never silently returns fewer.
+        """
+        k = integer("k", k, minimum=1)
+        if k > len(self):
+            raise ValueError(
+                f"asked for the top {k} designs of an offline set of {len(self)}; "
+                f"ask for at most {len(self)} (or a larger offline fraction)"
+            )
         order = np.argsort(-self.y, kind="stable")[:k]
         return self.subset(order)
 
@@ -128,9 +170,8 @@ class Domain(ABC):
 
         The top ``1 - fraction`` is hidden, as in Design-Bench.
         """
-        fraction = self.default_offline_fraction if fraction is None else float(fraction)
-        if not 0.0 < fraction <= 1.0:
-            raise ValueError(f"offline fraction must be in (0, 1], got {fraction}")
+        fraction = self.default_offline_fraction if fraction is None else fraction
+        fraction = _fraction("offline fraction", fraction)
         ref = self.reference_data()
         n = max(2, int(np.floor(fraction * len(ref))))
         order = np.argsort(ref.y, kind="stable")[:n]

@@ -9,8 +9,57 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+import numpy as np
 import torch
 from torch import Tensor
+
+#: how far outside a box (a share of the box's width, per coordinate) a design may lie and
+#: still count as inside it (it is then clamped onto the bound): room for float32 rounding of
+#: designs projected onto the bounds. Anything further out, or not finite, is invalid.
+BOX_RTOL = 1e-6
+
+
+def box_tolerance(lower: np.ndarray, upper: np.ndarray, rtol: float = BOX_RTOL) -> np.ndarray:
+    """Per-coordinate slack of :func:`in_box`: ``rtol`` of the width plus the float32
+    rounding of the larger bound (a float32 bound may differ from its float64 value)."""
+    lower = np.asarray(lower, dtype=np.float64)
+    upper = np.asarray(upper, dtype=np.float64)
+    scale = np.maximum(np.abs(lower), np.abs(upper))
+    return rtol * (upper - lower) + np.finfo(np.float32).eps * scale
+
+
+def in_box(
+    x: np.ndarray, lower: np.ndarray, upper: np.ndarray, rtol: float = BOX_RTOL
+) -> np.ndarray:
+    """Rows of ``x`` ``(n, d)`` that are finite and inside ``[lower, upper]`` up to
+    :func:`box_tolerance`, as a bool array ``(n,)``."""
+    x = np.asarray(x, dtype=np.float64)
+    tol = box_tolerance(lower, upper, rtol)
+    with np.errstate(invalid="ignore"):
+        inside = ((x >= lower - tol) & (x <= upper + tol)).all(axis=-1)
+    return np.isfinite(x).all(axis=-1) & inside
+
+
+def check_box_designs(designs: object, dim: int, name: str = "") -> None:
+    """``ValueError`` (one line) unless ``designs`` is a batch ``(n, dim)`` of numbers.
+
+    An empty batch passes. Values are not judged here (``nan`` or out of the box is an
+    *invalid* design, scored ``nan`` by the oracle), only the shape.
+    """
+    prefix = f"{name}: " if name else ""
+    try:
+        n = len(designs)  # type: ignore[arg-type]
+        arr = np.asarray(designs, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ValueError(
+            f"{prefix}expected a batch of designs, numbers of shape (n, {dim}) ({first})"
+        ) from None
+    if n == 0:
+        return
+    if arr.ndim != 2 or arr.shape[1] != dim:
+        hint = f"; one design is a batch of one, shape (1, {dim})" if arr.shape == (dim,) else ""
+        raise ValueError(f"{prefix}expected designs of shape (n, {dim}), got {arr.shape}{hint}")
 
 
 class Space(ABC):

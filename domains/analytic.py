@@ -12,9 +12,13 @@
   optimum is unknown unless you give ``bound``.
 
 Designs are points ``(n, d)`` (float64 arrays) in the box; the design tensor is the point
-itself (float32). The oracle clamps into the box (BoTorch's test functions reject
-out-of-bound points), rounds the integer-valued dimensions of mixed BoTorch problems, casts to
-float64 and calls the function; ``nan`` marks an invalid design (e.g. infeasible for a
+itself (float32). The oracle refuses a batch of the wrong shape (one unbatched design ``(d,)``,
+rows of the wrong width) with a ``ValueError``. It scores ``nan`` (invalid, counted by the
+metrics' invalid rate) every design with a non-finite coordinate or one outside the box by more
+than :data:`domains._space.BOX_RTOL` of the box's width (plus float32 rounding of the bound),
+without calling the function on it; designs within that slack are clamped onto the bound. It
+rounds the integer-valued dimensions of mixed BoTorch problems, casts to float64 and calls the
+function; ``nan`` (or any non-finite score) marks an invalid design (e.g. infeasible for a
 constrained BoTorch problem). Reference data is uniform in the box from a seeded generator.
 The oracle's evaluators hold only plain data (an import path or importable class, options)
 and build the function on first use in each process, so they pickle to oracle workers
@@ -23,6 +27,7 @@ and build the function on first use in each process, so they pickle to oracle wo
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import math
@@ -34,9 +39,10 @@ import torch
 from botorch.test_functions import synthetic as _syn
 from torch import Tensor
 
-from ._base import Domain, ReferenceData
+from . import _options as opt
+from ._base import CheckedOracle, Domain, ReferenceData
 from ._oracle import Oracle
-from ._space import BoxSpace
+from ._space import BoxSpace, check_box_designs, in_box
 
 # name -> (BoTorch class, allowed dims or None for any, default dim)
 FUNCTIONS: dict[str, tuple[type, tuple[int, ...] | None, int]] = {
@@ -107,9 +113,12 @@ def _scores(y: Any, n: int, what: str) -> np.ndarray:
 
 
 class _BoxEvaluate:
-    """Picklable batch evaluation ``(n, d) -> (n,)``: clamp into the box, round the integer
-    dimensions, call the function (built by :meth:`_build` on first use in each process) and
-    multiply by ``sign`` (-1 maximizes a minimization problem)."""
+    """Picklable batch evaluation ``(n, d) -> (n,)``: ``nan`` for rows with a non-finite
+    coordinate or outside the box (beyond :func:`~domains._space.in_box`'s slack); the other
+    rows are clamped onto the box (within the slack), their integer dimensions rounded, and
+    passed to the function (built by :meth:`_build` on first use in each process); scores are
+    multiplied by ``sign`` (-1 maximizes a minimization problem), non-finite ones read ``nan``.
+    ``ValueError`` for designs that are not ``(n, d)``."""
 
     def __init__(
         self,
@@ -136,12 +145,20 @@ class _BoxEvaluate:
         return f(x)
 
     def __call__(self, designs: Any) -> np.ndarray:
-        x = np.clip(np.asarray(designs, dtype=np.float64), self.lower, self.upper)
+        check_box_designs(designs, self.lower.size)
+        x = np.array(designs, dtype=np.float64).reshape(-1, self.lower.size)  # a fresh copy
+        out = np.full(len(x), np.nan)
+        valid = in_box(x, self.lower, self.upper)
+        if not valid.any():
+            return out
+        x = np.clip(x[valid], self.lower, self.upper)
         if self.integer_dims:
             x[:, self.integer_dims] = np.round(x[:, self.integer_dims])
         if self._f is None:
             self._f = self._build()
-        return self.sign * _scores(self._call(self._f, x), len(x), "the function")
+        y = self.sign * _scores(self._call(self._f, x), len(x), "the function")
+        out[valid] = np.where(np.isfinite(y), y, np.nan)
+        return out
 
 
 class _BoTorchEvaluate(_BoxEvaluate):
@@ -197,7 +214,7 @@ class BoxFunctionDomain(Domain):
 
     Args:
         evaluate: picklable ``designs (n, d) float64 -> raw scores (n,)`` (larger is better,
-            ``nan`` for an invalid design), clamping into the box itself.
+            ``nan`` for an invalid design, including any design outside the box).
         lower, upper: the box ``(d,)``.
         bound: the known maximum of the score (an exact upper bound on every design's score),
             or ``None`` where none is known: the bound-based metrics (impossible-prediction
@@ -224,21 +241,17 @@ class BoxFunctionDomain(Domain):
         function: str | None = None,
     ) -> None:
         super().__init__()
-        if int(n_reference) < 10:
-            raise ValueError(f"n_reference must be >= 10, got {n_reference}")
-        lower = torch.as_tensor(lower, dtype=torch.float32).flatten()
-        upper = torch.as_tensor(upper, dtype=torch.float32).flatten()
-        self.space = BoxSpace(lower, upper)
+        self.name = opt.string("name", name)
+        self.n_reference = opt.integer("n_reference", n_reference, minimum=10)
+        self.seed = opt.integer("seed", seed, minimum=0)
+        self.default_offline_fraction = opt.fraction("offline_fraction", offline_fraction)
+        self.workers = opt.integer("workers", workers, minimum=0)
+        #: the known maximum of the score (an exact bound on any design), or ``None``.
+        self.optimal_value = opt.number("bound", bound, none=True)
+        lo, hi = opt.bounds(lower, upper)
+        self.space = BoxSpace(torch.as_tensor(lo), torch.as_tensor(hi))
         self._bounds = torch.stack([self.space.lower, self.space.upper])
         self.dim = self.space.dim
-        self.name = name
-        self.n_reference, self.seed = int(n_reference), int(seed)
-        self.default_offline_fraction = float(offline_fraction)
-        self.workers = int(workers)
-        #: the known maximum of the score (an exact bound on any design), or ``None``.
-        self.optimal_value = None if bound is None else float(bound)
-        if self.optimal_value is not None and not math.isfinite(self.optimal_value):
-            raise ValueError(f"bound must be a finite number or None, got {bound!r}")
         self._evaluate = evaluate
         #: what the domain evaluates, for reports (an import path for plug-in functions).
         self.function = function or name
@@ -266,7 +279,8 @@ class BoxFunctionDomain(Domain):
         return {f"x{i}": arr[:, i] for i in range(min(self.dim, 16))}
 
     def _make_oracle(self) -> Oracle:
-        return Oracle(self._evaluate, key=_row_key, workers=self.workers)
+        check = functools.partial(check_box_designs, dim=self.dim, name=self.name)
+        return CheckedOracle(self._evaluate, key=_row_key, check=check, workers=self.workers)
 
     def _make_reference(self) -> ReferenceData:
         g = torch.Generator().manual_seed(self.seed)
@@ -314,6 +328,18 @@ class BoTorchDomain(BoxFunctionDomain):
         workers: int = 0,
         name: str | None = None,
     ) -> None:
+        if not isinstance(function, str | type):
+            raise ValueError(
+                "function must be an import path 'module:Class' or a BoTorch "
+                f"SyntheticTestFunction class, got {opt.show(function)}"
+            )
+        dim = opt.integer("dim", dim, minimum=1, none=True)
+        if function_options is not None and not isinstance(function_options, dict):
+            raise ValueError(
+                f"function_options must be a mapping of option -> value or None, got "
+                f"{opt.show(function_options)}"
+            )
+        opt.string("name", name, none=True)
         cls = _resolve(function, "function")
         if not (isinstance(cls, type) and issubclass(cls, _syn.SyntheticTestFunction)):
             raise ValueError(
@@ -338,7 +364,7 @@ class BoTorchDomain(BoxFunctionDomain):
                 )
         takes_dim = "dim" in params
         if dim is not None and not takes_dim:
-            if int(dim) != getattr(cls, "dim", dim):
+            if dim != getattr(cls, "dim", dim):
                 raise ValueError(f"{cls.__name__} is {cls.dim}-D only, got dim={dim}")
             dim = None
         try:
@@ -390,13 +416,10 @@ class AnalyticDomain(BoTorchDomain):
         seed: int = 0,
         offline_fraction: float = 0.5,
     ) -> None:
-        function = function.lower()
-        if function not in FUNCTIONS:
-            raise ValueError(
-                f"unknown analytic function {function!r}; choose from {sorted(FUNCTIONS)}"
-            )
+        function = opt.choice("function", function, FUNCTIONS)
         cls, dims, default_dim = FUNCTIONS[function]
-        dim = default_dim if dim is None else int(dim)
+        dim = opt.integer("dim", dim, minimum=1, none=True)
+        dim = default_dim if dim is None else dim
         if dims is not None and dim not in dims:
             raise ValueError(f"{function} is defined for dim in {dims}, got dim={dim}")
         if dim < 2:
@@ -416,7 +439,8 @@ class FunctionDomain(BoxFunctionDomain):
     """Your own Python function over a box as a domain.
 
     The function receives a float64 numpy array ``(n, d)`` of points inside the box (a fresh
-    copy, clamped into it) and returns ``n`` scores: a numpy array, a list or a torch tensor
+    copy; designs outside the box or not finite score ``nan`` without reaching it) and
+    returns ``n`` scores: a numpy array, a list or a torch tensor
     (``(n,)`` or ``(n, 1)``); ``nan`` marks an invalid design. It runs in oracle and sweep
     worker processes, so give it as an import path ``"my_pkg.mod:score"`` (or a module-level
     function that pickles by reference). Its optimum is unknown unless you give ``bound``:
@@ -450,24 +474,23 @@ class FunctionDomain(BoxFunctionDomain):
                 "the function domain needs function='package.module:name', lower=[...] and "
                 "upper=[...] (e.g. -D function=my_pkg.f:score -D lower=[0,0] -D upper=[1,1])"
             )
-        _check_callable(_resolve(function, "function"), function)  # fail here, not in a worker
-        try:
-            lo = np.asarray(lower, dtype=np.float64).reshape(-1)
-            hi = np.asarray(upper, dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"lower and upper must be lists of numbers ({err})") from err
-        if lo.shape != hi.shape or not np.isfinite([*lo, *hi]).all():
+        if not (isinstance(function, str) or callable(function)):
             raise ValueError(
-                f"lower and upper must be finite and of one length, got {lower}, {upper}"
+                "function must be an import path 'package.module:name' or a function, got "
+                f"{opt.show(function)}"
             )
-        sign = 1.0 if maximize else -1.0
+        _check_callable(_resolve(function, "function"), function)  # fail here, not in a worker
+        lo, hi = opt.bounds(lower, upper)
+        self.maximize = opt.boolean("maximize", maximize)
+        bound = opt.number("bound", bound, none=True)
+        opt.string("name", name, none=True)
+        sign = 1.0 if self.maximize else -1.0
         label = _label(function)
-        self.maximize = bool(maximize)
         super().__init__(
             _FunctionEvaluate(function, lower=lo, upper=hi, sign=sign),
             lo,
             hi,
-            bound=None if bound is None else sign * float(bound),
+            bound=None if bound is None else sign * bound + 0.0,  # no -0.0
             name=name or label.rpartition(":")[2].rpartition(".")[2],
             n_reference=n_reference,
             seed=seed,

@@ -116,6 +116,52 @@ def test_bad_input_gives_nan_not_a_crash(small):
         small.upper_bound(np.zeros((3, 4)))
 
 
+def test_oracle_refuses_unbatched_and_wrong_width_blueprints(small):
+    """One unbatched blueprint (19,) is not 19 designs: a one-line ValueError, nothing run."""
+    before = small.oracle.counts()
+    for bad, got in ((GOOD, "(19,)"), (np.zeros((2, 5)), "(2, 5)"), (GOOD[None, :18], "(1, 18)")):
+        with pytest.raises(ValueError, match=r"car: expected designs of shape \(n, 19\)") as err:
+            small.oracle(bad)
+        assert got in str(err.value) and "\n" not in str(err.value)
+    assert small.oracle.counts() == before
+
+
+def test_out_of_range_slack_is_the_same_as_the_box_domains(small):
+    """Every box domain draws the line at 1e-6 of the range (plus float32 rounding)."""
+    from domains._space import BOX_RTOL
+
+    width = bp.UPPER - bp.LOWER
+    inside = _with(motor_speed=12.0 + 0.5 * BOX_RTOL * width[bp.INDEX["motor_speed"]])
+    outside = _with(motor_speed=12.0 + 5 * BOX_RTOL * width[bp.INDEX["motor_speed"]])
+    assert bp.in_bounds(np.stack([inside, outside])).tolist() == [True, False]
+    assert simulate(outside, 0, sim_time=1.0).outcome == "invalid"
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"n_reference": 10.5}, "n_reference must be an integer >= 10, got 10.5"),
+        ({"n_reference": True}, "n_reference must be an integer >= 10, got True"),
+        ({"seed": True}, "seed must be an integer >= 0, got True"),
+        ({"workers": 1.5}, "workers must be an integer >= 0 or None, got 1.5"),
+        ({"chunk_size": 0}, "chunk_size must be an integer >= 1, got 0"),
+        ({"track_seeds": [0.5]}, r"track_seeds must be an integer >= 0 or a non-empty list"),
+        ({"track_seeds": True}, r"track_seeds must be an integer >= 0 or a non-empty list"),
+        ({"track_seeds": []}, r"track_seeds must be an integer >= 0 or a non-empty list"),
+        ({"sim_time": float("inf")}, "sim_time must be a finite number > 0, got inf"),
+        ({"timestep": 0}, "timestep must be a finite number > 0, got 0"),
+        ({"stall_time": "3"}, "stall_time must be a finite number > 0, got '3'"),
+        ({"sim_time": 1.0, "timestep": 2.0}, "need timestep <= sim_time"),
+        ({"offline_fraction": 2}, r"offline_fraction must be a number in \(0, 1\], got 2"),
+        ({"cache_dir": 3}, "cache_dir must be a folder path, true"),
+    ],
+)
+def test_options_are_checked_not_coerced(options, message):
+    with pytest.raises(ValueError, match=message) as err:
+        CarDomain(**{"cache_dir": False, **options})
+    assert "\n" not in str(err.value)
+
+
 def test_diverging_simulation_gives_nan(monkeypatch):
     import mujoco
 

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -43,11 +45,76 @@ def test_analytic_rejects_wrong_dimension_and_unknown_names():
         DOMAINS.make("ackley", colour="red")
 
 
-def test_oracle_clamps_out_of_bound_points_instead_of_raising():
-    d = DOMAINS.make("branin", n_reference=20)
-    inside = d.oracle(np.array([[10.0, 15.0]]))
-    outside = d.oracle(np.array([[50.0, 99.0]]))
-    assert outside[0] == pytest.approx(inside[0])
+def test_oracle_scores_out_of_box_and_non_finite_designs_nan():
+    """A design outside the box (beyond float32-rounding slack) or with a non-finite
+    coordinate is invalid: nan, not the score of the clamped corner, and not an oracle
+    error."""
+    d = DOMAINS.make("branin", n_reference=20)  # box [-5, 10] x [0, 15]
+    corner = d.oracle(np.array([[10.0, 15.0]]))[0]
+    assert np.isfinite(corner)
+    designs = np.array(
+        [[50.0, 99.0], [np.inf, 1.0], [-np.inf, 1.0], [np.nan, 1.0], [10.001, 15.0], [2.0, 3.0]]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no oracle error, no warning
+        res = d.oracle.query(designs)
+    assert np.isnan(res.values[:5]).all() and np.isfinite(res.values[5])
+    assert not res.error.any() and res.invalid[:5].all()
+    # within the slack (float32 rounding of a projected design) it is clamped onto the bound
+    edge = np.array([[np.float32(10.0) + 1e-6, 15.0], [10.0 + 1e-5, 15.0 + 1e-5]])
+    np.testing.assert_allclose(d.oracle(edge), [corner, corner])
+    # the float32 bounds of the design tensor are inside (pi is not a float32 number)
+    m = DOMAINS.make("botorch", function=f"{SYN}:Michalewicz", dim=2, n_reference=20)
+    top = m.decode(m.space.project(torch.full((1, 2), 99.0)))
+    assert top[0, 0] > np.pi and np.isfinite(m.oracle(top)).all()
+
+
+def test_user_function_never_sees_invalid_designs(user_module):
+    d = DOMAINS.make(
+        "function", function=f"{user_module}:spy", lower=[0, 0], upper=[1, 1], n_reference=10
+    )
+    import userfuncs
+
+    userfuncs.SEEN.clear()
+    y = d.oracle(np.array([[0.5, 0.5], [2.0, 0.5], [np.nan, 0.5], [0.25, np.inf]]))
+    assert np.isfinite(y[0]) and np.isnan(y[1:]).all()
+    seen = np.concatenate(userfuncs.SEEN)
+    assert np.isfinite(seen).all() and (seen >= 0).all() and (seen <= 1).all()
+    # a non-finite score from the user's function is an invalid design too
+    d = DOMAINS.make(
+        "function", function=f"{user_module}:infinite", lower=[0], upper=[1], n_reference=10
+    )
+    assert np.isnan(d.oracle(np.array([[0.2], [0.7]]))).tolist() == [True, False]
+
+
+@pytest.mark.parametrize(
+    "name, options, dim",
+    [("branin", {}, 2), ("botorch", {"function": "botorch.test_functions.synthetic:Cosine8"}, 8)],
+)
+def test_oracle_refuses_unbatched_and_wrong_width_designs(name, options, dim):
+    d = DOMAINS.make(name, n_reference=20, **options)
+    for bad, got in ((np.zeros(dim), f"({dim},)"), (np.zeros((3, dim + 1)), f"(3, {dim + 1})")):
+        with pytest.raises(ValueError, match=rf"expected designs of shape \(n, {dim}\)") as err:
+            d.oracle(bad)
+        assert got in str(err.value) and "\n" not in str(err.value)
+    with pytest.raises(ValueError, match="batch of one"):
+        d.oracle.query(np.zeros(dim))
+    with pytest.raises(ValueError, match="expected a batch of designs"):
+        d.oracle([[1.0, "x"]])
+    assert d.oracle.counts()["evaluations"] == 0  # nothing was evaluated or counted
+    assert d.oracle(np.zeros((0, dim))).shape == (0,)
+    with pytest.raises(ValueError, match=rf"expected designs of shape \(n, {dim}\)"):
+        d.oracle._evaluate(np.zeros(dim))  # the evaluator itself refuses it too
+
+
+def test_offline_top_refuses_more_designs_than_there_are():
+    off = DOMAINS.make("branin", n_reference=20).offline()
+    assert len(off) == 10 and len(off.top(10)) == 10
+    with pytest.raises(ValueError, match="asked for the top 16 designs of an offline set of 10"):
+        off.top(16)
+    for bad in (0, True, 2.0, 2.5):
+        with pytest.raises(ValueError, match="k must be an integer >= 1"):
+            off.top(bad)
 
 
 def test_reference_data_is_seeded_and_in_bounds():
@@ -134,6 +201,15 @@ def column(x):
 
 def wrong_shape(x):
     return x
+
+SEEN = []
+
+def spy(x):
+    SEEN.append(x.copy())
+    return x.sum(-1)
+
+def infinite(x):
+    return np.where(x[:, 0] < 0.5, np.inf, x[:, 0])
 '''
 
 
@@ -237,7 +313,7 @@ def test_function_domain_takes_a_users_function(user_module):
     )
     assert d.name == "score" and d.function == "userfuncs:score" and d.dim == 2
     assert isinstance(d.space, BoxSpace) and torch.equal(d.space.upper, torch.tensor([1.0, 2.0]))
-    y = d.oracle(np.array([[0.5, 0.5], [5.0, -1.0]]))  # the second point is clamped to (1, 0)
+    y = d.oracle(np.array([[0.5, 0.5], [1.0, 0.0]]))
     np.testing.assert_allclose(y, [2 * np.sin(0.5), np.sin(1.0)])
     assert d.optimal_value is None and d.upper_bound(d.reference_data().designs) is None
     # minimize, with a known optimum: the domain maximizes the negative, bound negated
@@ -283,3 +359,56 @@ def test_function_evaluator_runs_in_a_spawned_oracle_worker(user_module):
         assert oracle.n_failed == 0
     finally:
         oracle.close(wait=True)
+
+
+# --- option checks: no silent coercion ---------------------------------------------------------
+@pytest.mark.parametrize(
+    "name, options, message",
+    [
+        ("ackley", {"dim": 2.7}, "dim must be an integer >= 1 or None, got 2.7"),
+        ("ackley", {"dim": 2.0}, "dim must be an integer >= 1 or None, got 2.0"),
+        ("ackley", {"dim": True}, "dim must be an integer >= 1 or None, got True"),
+        ("ackley", {"dim": "3"}, "dim must be an integer >= 1 or None, got '3'"),
+        ("ackley", {"n_reference": True}, "n_reference must be an integer >= 10, got True"),
+        ("ackley", {"n_reference": 100.5}, "n_reference must be an integer >= 10, got 100.5"),
+        ("ackley", {"seed": 1.5}, "seed must be an integer >= 0, got 1.5"),
+        ("ackley", {"seed": -1}, "seed must be an integer >= 0, got -1"),
+        ("ackley", {"offline_fraction": 0}, r"offline_fraction must be a number in \(0, 1\]"),
+        ("ackley", {"offline_fraction": 1.5}, r"offline_fraction must be a number in \(0, 1\]"),
+        ("ackley", {"offline_fraction": True}, r"offline_fraction must be a number in \(0, 1\]"),
+        ("ackley", {"offline_fraction": float("nan")}, r"must be a number in \(0, 1\]"),
+        ("botorch", {"dim": 2.5}, "dim must be an integer >= 1 or None, got 2.5"),
+        ("botorch", {"workers": 0.5}, "workers must be an integer >= 0, got 0.5"),
+        ("botorch", {"function_options": [1]}, "function_options must be a mapping"),
+        ("botorch", {"function": 3}, "function must be an import path"),
+        ("botorch", {"name": 3}, "name must be a non-empty string or None, got 3"),
+        ("branin", {"function": 3}, r"function must be one of \['ackley', 'branin'"),
+    ],
+)
+def test_box_domain_options_are_checked_not_coerced(name, options, message):
+    with pytest.raises(ValueError, match=message) as err:
+        DOMAINS.make(name, **options)
+    assert "\n" not in str(err.value)
+
+
+def test_function_domain_options_are_checked_not_coerced(user_module):
+    f = f"{user_module}:score"
+    cases = [
+        ({"lower": [0, 0], "upper": [1, 0]}, "dimension 1 has lower=0, upper=0"),
+        ({"lower": [0, np.nan], "upper": [1, 1]}, "lower must be finite"),
+        ({"lower": [0, 0], "upper": [1, np.inf]}, "upper must be finite"),
+        ({"lower": [0, "a"], "upper": [1, 1]}, "lower must be a non-empty list of numbers"),
+        ({"lower": [0, True], "upper": [1, 2]}, "lower must be a non-empty list of numbers"),
+        ({"lower": [], "upper": []}, "lower must be a non-empty list of numbers"),
+        ({"lower": [0], "upper": [1, 1]}, "one length"),
+        ({"lower": [0], "upper": [1], "maximize": "no"}, "maximize must be true or false"),
+        ({"lower": [0], "upper": [1], "bound": float("inf")}, "bound must be a finite number"),
+        ({"lower": [0], "upper": [1], "bound": True}, "bound must be a finite number"),
+        ({"lower": [0], "upper": [1], "n_reference": 20.0}, "n_reference must be an integer"),
+    ]
+    for options, message in cases:
+        with pytest.raises(ValueError, match=message):
+            DOMAINS.make("function", function=f, **options)
+    d = DOMAINS.make("function", function=f, lower=[0, 0], upper=[1, 1], maximize=False, bound=0)
+    assert d.optimal_value == 0.0 and not d.maximize
+    assert DOMAINS.make("ackley", dim=np.int64(3), n_reference=20).dim == 3  # numpy ints are ints

@@ -117,8 +117,54 @@ def test_invalid_and_empty_molecules_score_nan():
 
 
 def test_objective_rejects_unknown_name():
-    with pytest.raises(ValueError, match="unknown molecule objective"):
+    with pytest.raises(ValueError, match=r"objective must be one of \['logp', .*got 'nope'"):
         MoleculeDomain("nope")
+    with pytest.raises(ValueError, match="unknown molecule objective"):
+        MoleculeObjective("nope")
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"max_len": 30.5}, "max_len must be an integer >= 2, got 30.5"),
+        ({"max_len": True}, "max_len must be an integer >= 2, got True"),
+        ({"n_reference": True}, "n_reference must be an integer >= 2 or None, got True"),
+        ({"n_reference": 20.0}, "n_reference must be an integer >= 2 or None, got 20.0"),
+        ({"augment": 1.5}, "augment must be an integer >= 0, got 1.5"),
+        ({"seed": -1}, "seed must be an integer >= 0, got -1"),
+        ({"workers": True}, "workers must be an integer >= 0, got True"),
+        ({"chunk_size": 0}, "chunk_size must be an integer >= 1, got 0"),
+        ({"logit_bound": float("inf")}, "logit_bound must be a finite number > 0, got inf"),
+        ({"offline_fraction": 0}, r"offline_fraction must be a number in \(0, 1\], got 0"),
+        ({"cache": "no"}, "cache must be true or false, got 'no'"),
+        ({"cache_dir": 5}, "cache_dir must be a folder path or None, got 5"),
+        ({"smiles_column": 1.5}, "smiles_column must be a column name, a 0-based column index"),
+        ({"smiles_column": -1}, "smiles_column must be a column name, a 0-based column index"),
+        ({"mp_context": "thread"}, r"mp_context must be one of \[.*'spawn'\] \(or None\)"),
+        ({"objective": 3}, r"objective must be one of \[.*\], got 3"),
+        ({"source": 3}, "source must be a non-empty string, got 3"),
+    ],
+)
+def test_options_are_checked_not_coerced(options, message):
+    with pytest.raises(ValueError, match=message) as err:
+        MoleculeDomain(**{"cache": False, **options})
+    assert "\n" not in str(err.value)
+
+
+def test_oracle_refuses_a_bare_string_and_non_strings(tiny):
+    """One SMILES string is not a batch of one design per character."""
+    before = tiny.oracle.counts()
+    for bad, message in (
+        ("CCO", r"expected a list of SMILES strings, got one string 'CCO' \(pass \['CCO'\]\)"),
+        (["CCO", None], "design 1 is NoneType None"),
+        ([3], "design 0 is int 3"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            tiny.oracle(bad)
+    assert tiny.oracle.counts() == before
+    # unparsable and empty SMILES are invalid designs: nan, not an oracle error
+    res = tiny.oracle.query(["", "C1CC", "not a molecule", "CCO"])
+    assert res.invalid[:3].all() and not res.error.any() and np.isfinite(res.values[3])
 
 
 # --- designs -------------------------------------------------------------------------------
@@ -259,6 +305,83 @@ def test_user_smi_file_and_length_cap(tmp_path):
     assert d.data_report_["dropped"]["too_long"] == 1
     assert d.data_report_["dropped"]["unparsable"] == 1
     assert len(ref) == 3 and d.space.length == 30
+
+
+SALTY_ROWS = [
+    "CCO",
+    "",  # blank line
+    "CC(=O)O.[Na+]",  # sodium acetate, written with a neutral acid
+    "CC(=O)[O-].[Na+]",  # sodium acetate: the same parent, a duplicate
+    "CCN.Cl",  # ethylamine hydrochloride
+    "[Cl-].[Na+]",  # table salt: nothing organic
+    "   ",  # a blank line too
+    "c1ccccc1CC(=O)O.CCCCCCCCCCN",  # a mixture of two organic compounds
+    "[NH3+]CC(=O)[O-]",  # glycine as a zwitterion
+    IBUPROFEN,
+]
+
+
+def test_salts_and_mixtures_are_reduced_to_their_parent_and_counted(tmp_path, caplog):
+    path = tmp_path / "salty.smi"
+    path.write_text("\n".join(SALTY_ROWS) + "\n# a comment line is not a row\n")
+    with caplog.at_level(logging.WARNING, logger="domains.molecules"):
+        d = MoleculeDomain("qed", source=str(path), cache=False)
+        ref = d.reference_data()
+    rep = d.data_report_
+    assert list(ref.designs) == ["CCO", "CC(=O)O", "CCN", "CCCCCCCCCCN", "NCC(=O)O", IBUPROFEN]
+    assert not any("." in s for s in ref.designs)
+    assert rep["changed"] == {"salt_stripped": 2, "mixture_reduced": 1, "neutralized": 1}
+    dropped = {k: v for k, v in rep["dropped"].items() if v}
+    assert dropped == {"blank_line": 2, "no_organic_parent": 1, "duplicate": 1}
+    assert rep["rows"] == len(SALTY_ROWS) == rep["kept"] + sum(rep["dropped"].values())
+    assert "row 4: 'CCN.Cl' -> 'CCN'" in rep["examples"]["salt_stripped"]
+    assert "no_organic_parent" in caplog.text and "salt_stripped" in caplog.text
+    assert d.describe()["changed"] == rep["changed"]
+    # the same in a CSV file, whose blank rows count too
+    csv_path = tmp_path / "salty.csv"
+    csv_path.write_text("smiles\n" + "\n".join(SALTY_ROWS) + "\n")
+    c = MoleculeDomain("qed", source=str(csv_path), cache=False)
+    assert list(c.reference_data().designs) == list(ref.designs)
+    assert c.data_report_["dropped"] == rep["dropped"]
+
+
+def test_parent_compound_of_bundled_salts():
+    from domains.molecules._data import parent_compound, prepare
+
+    # rows of RDKit's NCI set: a phosphate salt and a zinc complex with a thiocyanate
+    salt = "CCCCN(CCCC)CCCNC1=C2CCCCC2=NC3=C1C=CC=C3.OP(O)(O)=O"
+    parent, change = parent_compound(Chem.MolFromSmiles(salt))
+    assert change == "salt_stripped" and Chem.MolToSmiles(parent) == canonical_smiles(
+        salt.split(".")[0]
+    )
+    assert parent_compound(Chem.MolFromSmiles("N[Co+3](N)(N)(N)(N)N.Cl[Hg](Cl)Cl")) == (
+        None,
+        "no_organic_parent",
+    )
+    _, _, report = prepare([salt, "CCO"], max_len=60)
+    assert report["changed"]["salt_stripped"] == 1 and report["kept"] == 2
+
+
+def test_old_reference_caches_are_not_reused(tmp_path):
+    """A cache written by the pipeline before parent compounds (version 1) keeps salts: the
+    version in the key makes the domain rebuild instead of reading it."""
+    import json
+
+    from domains.molecules._data import cache_path
+
+    path = tmp_path / "mols.smi"
+    path.write_text("CCO\nCCN.Cl\nCCCO\n")
+    d = MoleculeDomain("qed", source=str(path), cache_dir=tmp_path / "cache")
+    old_key = {**d._cache_key(), "version": 1}
+    stale = {"key": old_key, "smiles": ["CCO", "CCN.Cl", "CCCO"], "y": [0.1, 0.2, 0.3]}
+    stale["tokens"] = [["[C]", "[C]", "[O]"], ["[C]", "[C]", "[N]", ".", "[Cl]"], ["[C]"] * 3]
+    stale["report"] = {"rows": 3, "kept": 3, "dropped": {}}
+    file = cache_path(tmp_path / "cache", old_key)
+    file.parent.mkdir(parents=True)
+    file.write_text(json.dumps(stale))
+    assert d._cache_key()["version"] >= 2
+    ref = d.reference_data()
+    assert "from_cache" not in d.data_report_ and list(ref.designs) == ["CCO", "CCN", "CCCO"]
 
 
 def test_csv_column_errors(user_csv):

@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._space import BOX_RTOL, in_box
+
 N_VERTICES = 8
 #: chassis thickness along y (m); the chassis is a prism of the polygon.
 CHASSIS_THICKNESS = 0.1
@@ -86,14 +88,10 @@ def as_blueprints(designs) -> np.ndarray:
     return arr
 
 
-def in_bounds(designs: np.ndarray, rtol: float = 1e-5) -> np.ndarray:
-    """Rows that are finite and inside the bounds (up to ``rtol`` of each range), ``(n,)``."""
-    arr = as_blueprints(designs)
-    tol = rtol * (UPPER - LOWER)
-    finite = np.isfinite(arr).all(axis=1)
-    with np.errstate(invalid="ignore"):
-        inside = ((arr >= LOWER - tol) & (arr <= UPPER + tol)).all(axis=1)
-    return finite & inside
+def in_bounds(designs: np.ndarray, rtol: float = BOX_RTOL) -> np.ndarray:
+    """Rows that are finite and inside the bounds, ``(n,)``: the same rule as every box domain
+    (:func:`domains._space.in_box`: ``rtol`` of each range plus float32 rounding)."""
+    return in_box(as_blueprints(designs), LOWER, UPPER, rtol)
 
 
 def clip(designs: np.ndarray) -> np.ndarray:

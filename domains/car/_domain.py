@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -15,9 +16,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .._base import Domain, ReferenceData
+from .. import _options as opt
+from .._base import CheckedOracle, Domain, ReferenceData
 from .._oracle import Oracle
-from .._space import BoxSpace
+from .._space import BoxSpace, check_box_designs
 from . import _blueprint as bp
 from ._sim import SIM_VERSION, Evaluate, simulate
 from ._track import TRACK_VERSION
@@ -54,6 +56,20 @@ def sample_prior(n: int, seed: int, plausible: float = 0.8) -> np.ndarray:
     x[mask, ix["motor_speed"]] = rng.uniform(2.0, 12.0, m)
     x[mask, ix["motor_torque"]] = rng.uniform(10.0, 60.0, m)
     return x
+
+
+def _track_seeds(value: Any) -> tuple[int, ...]:
+    """One track seed or a non-empty list of them: integers >= 0."""
+    seeds = [value] if not isinstance(value, list | tuple | np.ndarray) else list(value)
+    if not seeds:
+        raise ValueError("track_seeds must be an integer >= 0 or a non-empty list of them, got []")
+    try:
+        return tuple(opt.integer("track_seeds", s, minimum=0) for s in seeds)
+    except ValueError:
+        raise ValueError(
+            "track_seeds must be an integer >= 0 or a non-empty list of them, got "
+            f"{opt.show(value)}"
+        ) from None
 
 
 def _row_key(design: np.ndarray) -> bytes:
@@ -103,30 +119,29 @@ class CarDomain(Domain):
         cache_dir: str | os.PathLike | None | bool = None,
     ) -> None:
         super().__init__()
-        if isinstance(track_seeds, int | np.integer):
-            track_seeds = (int(track_seeds),)
-        self.track_seeds = tuple(int(s) for s in track_seeds)
-        if not self.track_seeds:
-            raise ValueError("car: need at least one track seed")
-        if n_reference < 10:
-            raise ValueError(f"n_reference must be >= 10, got {n_reference}")
-        if not sim_time > 0 or not timestep > 0 or timestep > sim_time:
-            raise ValueError(f"car: need 0 < timestep <= sim_time, got {timestep}, {sim_time}")
-        if not stall_time > 0:
-            raise ValueError(f"car: stall_time must be positive, got {stall_time}")
-        self.n_reference, self.seed = int(n_reference), int(seed)
-        self.sim_time, self.timestep, self.stall_time = (
-            float(sim_time),
-            float(timestep),
-            float(stall_time),
-        )
-        self.default_offline_fraction = float(offline_fraction)
-        self.workers = min(os.cpu_count() or 1, 8) if workers is None else int(workers)
-        self.chunk_size = int(chunk_size)
+        self.track_seeds = _track_seeds(track_seeds)
+        self.n_reference = opt.integer("n_reference", n_reference, minimum=10)
+        self.seed = opt.integer("seed", seed, minimum=0)
+        self.sim_time = opt.number("sim_time", sim_time, above=0.0)
+        self.timestep = opt.number("timestep", timestep, above=0.0)
+        self.stall_time = opt.number("stall_time", stall_time, above=0.0)
+        if self.timestep > self.sim_time:
+            raise ValueError(f"car: need timestep <= sim_time, got {timestep}, {sim_time}")
+        self.default_offline_fraction = opt.fraction("offline_fraction", offline_fraction)
+        workers = opt.integer("workers", workers, minimum=0, none=True)
+        self.workers = min(os.cpu_count() or 1, 8) if workers is None else workers
+        self.chunk_size = opt.integer("chunk_size", chunk_size, minimum=1)
         if cache_dir is False:
             self.cache_dir = None
+        elif cache_dir is None or cache_dir is True:
+            self.cache_dir = default_cache_dir()
+        elif isinstance(cache_dir, str | os.PathLike) and str(cache_dir):
+            self.cache_dir = Path(cache_dir)
         else:
-            self.cache_dir = default_cache_dir() if cache_dir in (None, True) else Path(cache_dir)
+            raise ValueError(
+                f"cache_dir must be a folder path, true (the default folder) or false (no "
+                f"disk cache), got {opt.show(cache_dir)}"
+            )
         self.space = BoxSpace(torch.as_tensor(bp.LOWER), torch.as_tensor(bp.UPPER))
         self.parameter_names = list(bp.NAMES)
         #: whether the last reference_data() came from the disk cache.
@@ -201,8 +216,12 @@ class CarDomain(Domain):
         return Evaluate(self.track_seeds, self.sim_time, self.timestep, self.stall_time)
 
     def _make_oracle(self) -> Oracle:
-        return Oracle(
-            self._evaluator(), key=_row_key, workers=self.workers, chunk_size=self.chunk_size
+        return CheckedOracle(
+            self._evaluator(),
+            key=_row_key,
+            check=functools.partial(check_box_designs, dim=bp.DIM, name=self.name),
+            workers=self.workers,
+            chunk_size=self.chunk_size,
         )
 
     # --- reference data ---------------------------------------------------------------

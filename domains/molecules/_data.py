@@ -1,10 +1,13 @@
 """Reference molecules: RDKit's bundled sets or a user's SMILES/CSV file, cleaned for SELFIES.
 
-Pipeline (:func:`prepare`): parse with RDKit -> canonical SMILES -> drop duplicates ->
+Pipeline (:func:`prepare`): parse with RDKit -> reduce to the parent compound
+(:func:`parent_compound`: salts and mixtures to their largest organic fragment, charges
+neutralized where RDKit's ``Uncharger`` can) -> canonical SMILES -> drop duplicates ->
 SELFIES-encode (drops what SELFIES cannot encode, e.g. RDKit 2026's dative bonds ``->``)
 -> decode back and require the same canonical SMILES (so every reference design is exactly
 what its design tensor decodes to) -> drop sequences longer than ``max_len`` tokens.
-Every dropped row is counted by reason in a report, with a few examples.
+Every dropped row is counted by reason in a report (``dropped``), and every kept molecule
+that the parent step changed is counted by what was done (``changed``), with a few examples.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 import numpy as np
 import selfies as sf
 from rdkit import Chem, RDConfig, RDLogger
+from rdkit.Chem.MolStandardize import rdMolStandardize
 
 from ._vocab import PAD, split_tokens
 
@@ -29,15 +33,81 @@ RDLogger.DisableLog("rdApp.*")
 
 #: the reasons a row can be dropped, in pipeline order.
 DROP_REASONS = (
+    "blank_line",  # a blank line of the file (or a blank CSV row)
     "unreadable",  # an empty cell or a line with no SMILES
     "unparsable",  # RDKit rejects the SMILES
     "empty",  # parses to a molecule with no atoms
-    "duplicate",  # same canonical SMILES as an earlier row
+    "no_organic_parent",  # a mixture with no carbon-containing fragment ([Na+].[Cl-])
+    "duplicate",  # same canonical SMILES (of the parent compound) as an earlier row
     "selfies_unencodable",  # SELFIES cannot encode it (dative bonds, odd valences, ...)
     "roundtrip_changed",  # SELFIES decodes it to a different molecule
     "too_long",  # more than max_len SELFIES tokens
 )
+#: what the parent step can do to a molecule that is kept (see :func:`parent_compound`).
+CHANGE_REASONS = (
+    "salt_stripped",  # counter-ions, water or known salt/solvent fragments removed
+    "mixture_reduced",  # other organic components removed: the largest one kept
+    "neutralized",  # one fragment, charges neutralized (e.g. a zwitterion, a carboxylate)
+)
 _N_EXAMPLES = 5
+
+_STANDARDIZERS: dict[str, Any] = {}
+
+
+def _standardizer(name: str) -> Any:
+    """RDKit's standardizers, built once per process."""
+    if name not in _STANDARDIZERS:
+        _STANDARDIZERS[name] = {
+            "chooser": lambda: rdMolStandardize.LargestFragmentChooser(preferOrganic=True),
+            "uncharger": lambda: rdMolStandardize.Uncharger(),
+            "salts": lambda: rdMolStandardize.FragmentRemover("", False),  # leave_last=False
+        }[name]()
+    return _STANDARDIZERS[name]
+
+
+def _has_carbon(mol: Chem.Mol) -> bool:
+    return any(a.GetAtomicNum() == 6 for a in mol.GetAtoms())
+
+
+def _is_salt_fragment(frag: Chem.Mol) -> bool:
+    """No carbon (a metal ion, a halide, water, HCl...) or one of RDKit's known salt and
+    solvent fragments (``FragmentRemover``'s list: acetate, TFA, tosylate...)."""
+    if not _has_carbon(frag):
+        return True
+    return _standardizer("salts").remove(frag).GetNumAtoms() == 0
+
+
+def parent_compound(mol: Chem.Mol) -> tuple[Chem.Mol | None, str]:
+    """The parent compound of a parsed molecule, and what was done to get it.
+
+    A molecule of several fragments (a salt, a hydrate, a mixture) is reduced to its largest
+    organic fragment (RDKit's ``LargestFragmentChooser(preferOrganic=True)``); then charges
+    are neutralized where possible (RDKit's ``Uncharger``: a carboxylate gets its proton
+    back, a quaternary ammonium stays). Returns ``(parent, change)`` with ``change`` one of
+    :data:`CHANGE_REASONS`, or ``""`` when the molecule is its own parent; ``(None,
+    "no_organic_parent")`` for a mixture none of whose fragments has a carbon atom. A single
+    carbon-free molecule (water, ``[Na+]``) is left as it is: it is its own parent.
+
+    ``salt_stripped`` means every removed fragment is carbon-free or one of RDKit's known salt
+    and solvent fragments (or another copy of the parent); ``mixture_reduced`` means at least
+    one other organic component was removed.
+    """
+    change = ""
+    if len(Chem.GetMolFrags(mol)) > 1:
+        frags = Chem.GetMolFrags(mol, asMols=True)
+        if not any(_has_carbon(f) for f in frags):
+            return None, "no_organic_parent"
+        parent = _standardizer("chooser").choose(mol)
+        kept = Chem.MolToSmiles(parent)
+        salt = all(Chem.MolToSmiles(f) == kept or _is_salt_fragment(f) for f in frags)
+        change = "salt_stripped" if salt else "mixture_reduced"
+        mol = parent
+    if any(a.GetFormalCharge() for a in mol.GetAtoms()):
+        neutral = _standardizer("uncharger").uncharge(mol)
+        if Chem.MolToSmiles(neutral) != Chem.MolToSmiles(mol):
+            mol = neutral
+            change = change or "neutralized"
+    return mol, change
 
 
 def rdkit_sources() -> list[Path]:
@@ -55,14 +125,17 @@ def _looks_like_smiles(text: str) -> bool:
 
 
 def read_smiles_file(path: str | os.PathLike, column: str | int | None = None) -> list[str | None]:
-    """Read SMILES strings from a file, one entry per data row (``None`` where a row has none).
+    """Read SMILES strings from a file, one entry per data row or blank line.
+
+    An entry is the row's SMILES, ``None`` where a data row has none (an empty cell, a short
+    row), or ``""`` for a blank line (a blank CSV row), so that :func:`prepare` counts it.
 
     ``.csv``/``.tsv`` (any delimiter ``csv.Sniffer`` recognizes): ``column`` is a header
     name or a 0-based index; by default the column named ``smiles`` (any case), else the
-    first column. A header row is detected when the chosen cell of the first row is not a
-    SMILES. Other extensions (``.smi``, ``.txt``): the first whitespace-separated field of
-    each non-blank line not starting with ``#``; a first line whose field is ``smiles``
-    (any case) is a header.
+    first column. A header row is detected when the chosen cell of the first non-blank row
+    is not a SMILES. Other extensions (``.smi``, ``.txt``): the first whitespace-separated
+    field of each line not starting with ``#`` (comment lines are not rows); a first line
+    whose field is ``smiles`` (any case) is a header.
     """
     path = Path(path)
     if not path.exists():
@@ -76,15 +149,16 @@ def read_smiles_file(path: str | os.PathLike, column: str | int | None = None) -
         except csv.Error:
             pass
         rows = list(csv.reader(text.splitlines(), delimiter=delimiter))
-        rows = [r for r in rows if any(c.strip() for c in r)]
-        if not rows:
-            return []
-        first = [c.strip() for c in rows[0]]
+        blank = [not any(c.strip() for c in r) for r in rows]
+        if all(blank):
+            return [""] * len(rows)
+        head = blank.index(False)
+        first = [c.strip() for c in rows[head]]
         lowered = [c.lower() for c in first]
         if isinstance(column, str):
             if column.lower() not in lowered:
                 raise ValueError(f"{path}: no column {column!r}; the header is {first}")
-            idx, body = lowered.index(column.lower()), rows[1:]
+            idx, skip = lowered.index(column.lower()), head
         else:
             if column is None:
                 idx = lowered.index("smiles") if "smiles" in lowered else 0
@@ -94,12 +168,19 @@ def read_smiles_file(path: str | os.PathLike, column: str | int | None = None) -
                 raise ValueError(
                     f"{path}: column index {idx} out of range for {len(first)} columns"
                 )
-            body = rows if _looks_like_smiles(first[idx]) else rows[1:]
-        return [(r[idx].strip() or None) if idx < len(r) else None for r in body]
+            skip = -1 if _looks_like_smiles(first[idx]) else head
+        return [
+            "" if blank[i] else ((r[idx].strip() or None) if idx < len(r) else None)
+            for i, r in enumerate(rows)
+            if i != skip
+        ]
     out: list[str | None] = []
     for i, line in enumerate(text.splitlines()):
         line = line.strip()
-        if not line or line.startswith("#"):
+        if not line:
+            out.append("")  # a blank line: counted by prepare()
+            continue
+        if line.startswith("#"):
             continue
         field = line.split()[0]
         if i == 0 and field.lower() == "smiles":
@@ -134,14 +215,17 @@ def prepare(
     limit: int | None = None,
     row_ids: Sequence[int] | None = None,
 ) -> tuple[list[str], list[list[str]], dict[str, Any]]:
-    """Clean raw rows: returns canonical SMILES, their SELFIES tokens and the drop report.
+    """Clean raw rows: returns canonical SMILES (of parent compounds), their SELFIES tokens and
+    the report: rows ``dropped`` and kept molecules ``changed``, counted by reason.
 
     Rows are visited in order; with ``limit`` the visit stops once that many are kept
     (``report["rows_examined"]`` says how far it got). ``row_ids`` name the rows in the
-    report's examples (default: their position).
+    report's examples (default: their position). ``""`` is a blank line (``blank_line``),
+    ``None`` a row with no SMILES (``unreadable``).
     """
     counts: Counter[str] = Counter()
-    examples: dict[str, list[str]] = {r: [] for r in DROP_REASONS}
+    changed: Counter[str] = Counter()
+    examples: dict[str, list[str]] = {r: [] for r in (*DROP_REASONS, *CHANGE_REASONS)}
     seen: set[str] = set()
     smiles_out: list[str] = []
     tokens_out: list[list[str]] = []
@@ -157,7 +241,10 @@ def prepare(
             break
         examined += 1
         i = pos if row_ids is None else int(row_ids[pos])
-        if raw is None or not str(raw).strip():
+        if isinstance(raw, str) and not raw:
+            drop("blank_line", i, raw)
+            continue
+        if not isinstance(raw, str) or not raw.strip():
             drop("unreadable", i, raw)
             continue
         mol = Chem.MolFromSmiles(raw)
@@ -166,6 +253,10 @@ def prepare(
             continue
         if mol.GetNumAtoms() == 0:
             drop("empty", i, raw)
+            continue
+        mol, change = parent_compound(mol)
+        if mol is None:
+            drop(change, i, raw)
             continue
         smi = Chem.MolToSmiles(mol)
         if smi in seen:
@@ -189,11 +280,16 @@ def prepare(
             continue
         smiles_out.append(smi)
         tokens_out.append(tokens)
+        if change:
+            changed[change] += 1
+            if len(examples[change]) < _N_EXAMPLES:
+                examples[change].append(f"row {i}: {raw!r} -> {smi!r}")
     report = {
         "rows": len(rows),
         "rows_examined": examined,
         "kept": len(smiles_out),
         "dropped": {r: counts[r] for r in DROP_REASONS},
+        "changed": {r: changed[r] for r in CHANGE_REASONS},
         "examples": {r: v for r, v in examples.items() if v},
         "max_len": max_len,
     }
@@ -243,9 +339,9 @@ def mutate(
         if smi in seen:
             continue
         new, new_tokens, _ = prepare([smi], max_len)
-        if not new:
+        if not new or new[0] in seen:  # its parent compound may be an old molecule
             continue
-        seen.add(smi)
+        seen.update((smi, new[0]))
         smiles_out.append(new[0])
         tokens_out.append(new_tokens[0])
     return smiles_out, tokens_out

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import multiprocessing as mp
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,8 @@ import torch
 from rdkit import Chem
 from torch import Tensor
 
-from .._base import Domain, ReferenceData
+from .. import _options as opt
+from .._base import CheckedOracle, Domain, ReferenceData
 from .._oracle import Oracle
 from .._space import CategoricalSpace
 from ._data import (
@@ -32,8 +36,35 @@ from ._vocab import PAD, Vocabulary, canonical_smiles, decode_tokens, heavy_atom
 
 log = logging.getLogger(__name__)
 
-#: bump when the cleaning pipeline or the cache layout changes.
-_CACHE_VERSION = 1
+#: bump when the cleaning pipeline or the cache layout changes (2: parent compounds, i.e.
+#: salts stripped, mixtures reduced and charges neutralized; blank lines counted).
+_CACHE_VERSION = 2
+
+
+def check_smiles_batch(designs: Any, name: str = "molecules") -> None:
+    """``ValueError`` (one line) unless ``designs`` is a list (or sequence) of SMILES strings.
+
+    One string is refused (it would be read as one design per character); so is any design
+    that is not a string (``None``, a number). An unparsable or empty SMILES is a valid
+    *question*: the oracle scores it ``nan`` (invalid).
+    """
+    if isinstance(designs, str | bytes):
+        raise ValueError(
+            f"{name}: expected a list of SMILES strings, got one string {opt.show(designs)} "
+            f"(pass [{opt.show(designs)}])"
+        )
+    try:
+        items = list(designs)
+    except TypeError:
+        raise ValueError(
+            f"{name}: expected a list of SMILES strings, got {type(designs).__name__}"
+        ) from None
+    for i, s in enumerate(items):
+        if not isinstance(s, str):
+            raise ValueError(
+                f"{name}: expected a list of SMILES strings; design {i} is "
+                f"{type(s).__name__} {opt.show(s)}"
+            )
 
 
 class DecodedMolecules(list):
@@ -76,10 +107,13 @@ class MoleculeDomain(Domain):
 
     **Reference data**: ``source="rdkit"`` uses RDKit's bundled NCI first-5K and WEHI sets
     (about 14.8k unique molecules); any other string is a path to a ``.smi``/``.txt``/
-    ``.csv``/``.tsv`` file (``smiles_column`` picks the CSV column). Rows are canonicalized,
-    deduplicated and dropped when RDKit rejects them, SELFIES cannot encode them or change
-    them, or they exceed ``max_len`` tokens; ``data_report_`` counts every drop by reason
-    (logged too). ``n_reference`` keeps a seeded random subset of that many molecules (rows
+    ``.csv``/``.tsv`` file (``smiles_column`` picks the CSV column). Every molecule is
+    reduced to its parent compound (salts stripped, mixtures reduced to their largest organic
+    fragment, charges neutralized: ``domains.molecules._data.parent_compound``), then
+    canonicalized and deduplicated; rows are dropped when RDKit rejects them, a mixture has
+    no organic fragment, SELFIES cannot encode them or change them, or they exceed
+    ``max_len`` tokens; ``data_report_`` counts every drop (blank lines too) and every
+    change by reason (logged too; a warning for a user's file). ``n_reference`` keeps a seeded random subset of that many molecules (rows
     are visited in a seeded random order until enough are kept); ``augment`` adds that many
     STONED-style random SELFIES mutants. The labeled set is cached as JSON under
     ``cache_dir`` (default ``$MBO_SANDBOX_CACHE/molecules`` or
@@ -126,37 +160,44 @@ class MoleculeDomain(Domain):
         mp_context: str | None = None,
     ) -> None:
         super().__init__()
-        objective = str(objective).lower()
-        if objective not in OBJECTIVES:
-            raise ValueError(
-                f"unknown molecule objective {objective!r}; choose from {sorted(OBJECTIVES)}"
-            )
-        if int(max_len) < 2:
-            raise ValueError(f"max_len must be >= 2, got {max_len}")
-        if n_reference is not None and int(n_reference) < 2:
-            raise ValueError(f"n_reference must be >= 2 (or None for all), got {n_reference}")
-        if int(augment) < 0:
-            raise ValueError(f"augment must be >= 0, got {augment}")
-        if not logit_bound > 0:
-            raise ValueError(f"logit_bound must be positive, got {logit_bound}")
+        objective = opt.choice("objective", objective, OBJECTIVES)
+        if isinstance(source, os.PathLike):
+            source = os.fspath(source)
+        source = opt.string("source", source)
+        if isinstance(smiles_column, str):
+            smiles_column = opt.string("smiles_column", smiles_column)
+        elif smiles_column is not None:
+            try:
+                smiles_column = opt.integer("smiles_column", smiles_column, minimum=0)
+            except ValueError:
+                raise ValueError(
+                    "smiles_column must be a column name, a 0-based column index or None, "
+                    f"got {opt.show(smiles_column)}"
+                ) from None
+        self.max_len = opt.integer("max_len", max_len, minimum=2)
+        self.n_reference = opt.integer("n_reference", n_reference, minimum=2, none=True)
+        self.augment = opt.integer("augment", augment, minimum=0)
+        self.seed = opt.integer("seed", seed, minimum=0)
+        self.default_offline_fraction = opt.fraction("offline_fraction", offline_fraction)
+        self.workers = opt.integer("workers", workers, minimum=0)
+        self.chunk_size = opt.integer("chunk_size", chunk_size, minimum=1)
+        self.logit_bound = opt.number("logit_bound", logit_bound, above=0.0)
+        self.cache = opt.boolean("cache", cache)
+        if cache_dir is not None and not (
+            isinstance(cache_dir, str | os.PathLike) and os.fspath(cache_dir)
+        ):
+            raise ValueError(f"cache_dir must be a folder path or None, got {opt.show(cache_dir)}")
+        self.mp_context = opt.choice(
+            "mp_context", mp_context, mp.get_all_start_methods(), none=True
+        )
         if source != "rdkit" and not Path(source).exists():
             raise FileNotFoundError(
                 f"molecule source {source!r} is neither 'rdkit' nor an existing file"
             )
         self.objective = objective
-        self.source = str(source)
+        self.source = source
         self.smiles_column = smiles_column
-        self.max_len = int(max_len)
-        self.n_reference = None if n_reference is None else int(n_reference)
-        self.augment = int(augment)
-        self.seed = int(seed)
-        self.default_offline_fraction = float(offline_fraction)
-        self.workers = int(workers)
-        self.chunk_size = int(chunk_size)
-        self.logit_bound = float(logit_bound)
-        self.cache = bool(cache)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-        self.mp_context = mp_context
         self.name = f"molecules-{objective}"
         self._vocab: Vocabulary | None = None
         self._space: CategoricalSpace | None = None
@@ -275,9 +316,10 @@ class MoleculeDomain(Domain):
 
     # --- oracle ---------------------------------------------------------------------------
     def _make_oracle(self) -> Oracle:
-        return Oracle(
+        return CheckedOracle(
             MoleculeObjective(self.objective),
             key=canonical_smiles,
+            check=functools.partial(check_smiles_batch, name=self.name),
             workers=self.workers,
             chunk_size=self.chunk_size,
             mp_context=self.mp_context,
@@ -394,17 +436,23 @@ class MoleculeDomain(Domain):
             "source": self.source,
             "offline_fraction": self.default_offline_fraction,
             "dropped": report.get("dropped"),
+            "changed": report.get("changed"),
         }
 
 
 def _log_report(report: dict[str, Any], user_file: bool) -> None:
     dropped = {k: v for k, v in report.get("dropped", {}).items() if v}
+    changed = {k: v for k, v in report.get("changed", {}).items() if v}
     msg = (
         f"molecule reference data from {report.get('source')}: {report.get('kept')} kept of "
-        f"{report.get('rows')} rows; dropped {dropped or 'none'}"
+        f"{report.get('rows')} rows; dropped {dropped or 'none'}; changed to their parent "
+        f"compound {changed or 'none'}"
     )
-    bad = sum(report.get("dropped", {}).get(r, 0) for r in ("unreadable", "unparsable", "empty"))
-    if user_file and bad:
+    bad = sum(
+        report.get("dropped", {}).get(r, 0)
+        for r in ("unreadable", "unparsable", "empty", "no_organic_parent")
+    )
+    if user_file and (bad or changed):
         log.warning("%s; examples: %s", msg, report.get("examples"))
     else:
         log.info(msg)

@@ -95,6 +95,7 @@ def run_study(
     if domain is None:
         domain = make_domain(spec)
     offline = domain.offline(spec.offline_fraction)
+    starts = offline.top(spec.k)  # fails before fitting when k > len(offline)
     space = domain.space
     timings["data"] = time.perf_counter() - t
 
@@ -119,7 +120,6 @@ def run_study(
     timings["fit"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    starts = offline.top(spec.k)
     if space.standardize:
         loc, scale = offline.x.mean(0), spread(offline.x)
     else:
