@@ -28,9 +28,9 @@ and build the function on first use in each process, so they pickle to oracle wo
 from __future__ import annotations
 
 import functools
-import importlib
 import inspect
 import math
+import pkgutil
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -76,14 +76,11 @@ def _resolve(target: str | Any, what: str) -> Any:
     if not (sep and module and attr):
         raise ValueError(f"{what} must be an import path 'package.module:Name', got {target!r}")
     try:
-        obj = importlib.import_module(module)
+        return pkgutil.resolve_name(target)
     except ImportError as err:
         raise ValueError(f"{what}: cannot import module {module!r} ({err})") from err
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise ValueError(f"{what}: module {module!r} has no attribute {attr!r}")
-        obj = getattr(obj, part)
-    return obj
+    except (AttributeError, ValueError) as err:
+        raise ValueError(f"{what}: module {module!r} has no attribute {attr!r}") from err
 
 
 def _label(target: str | Any) -> str:

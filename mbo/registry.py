@@ -21,9 +21,9 @@ the user's. This module imports nothing heavy.
 
 from __future__ import annotations
 
-import importlib
 import importlib.metadata
 import inspect
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,13 +52,11 @@ def _load(target: str | Callable[..., Any], what: str) -> Callable[..., Any]:
         return target
     module, _, attr = target.partition(":")
     try:
-        obj = importlib.import_module(module)
+        obj = pkgutil.resolve_name(target)
     except ImportError as err:
         raise ValueError(f"{what}: cannot import module {module!r} ({err})") from err
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise ValueError(f"{what}: module {module!r} has no attribute {attr!r}")
-        obj = getattr(obj, part)
+    except (AttributeError, ValueError) as err:
+        raise ValueError(f"{what}: module {module!r} has no attribute {attr!r}") from err
     if not callable(obj):
         raise ValueError(f"{what}: {target!r} is not a class or function")
     return obj

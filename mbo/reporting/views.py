@@ -364,6 +364,29 @@ def stopping_rules(summary: dict[str, Any]) -> pd.DataFrame:
     return df
 
 
+def _directions(
+    result: StudyResult,
+    design_id: int,
+    step: str | int,
+    seed: int,
+    span: float | None,
+    orthogonal: bool,
+) -> tuple[Tensor, int, Tensor, Tensor, Tensor, bool, float]:
+    """What the sweep and the cross-section share: the design ``x0`` and its step, the
+    optimizer's ``scale``, the unit gradient direction ``g`` (a seeded random one where the
+    gradient is zero), a seeded random unit direction ``r`` (orthogonal to ``g`` if asked),
+    whether the gradient was zero, and the span."""
+    x0, step_no = pick_design(result, design_id, step)
+    _, scale = study_coordinates(result)
+    g = input_gradient(result, x0)
+    zero_grad = float(g.norm()) == 0
+    if zero_grad:
+        g = random_unit(x0.shape, seed + 1)
+    r = random_unit(x0.shape, seed, orthogonal_to=g if orthogonal else None)
+    span = default_span(result, design_id) if span is None else float(span)
+    return x0, step_no, scale, g, r, zero_grad, span
+
+
 # --- 1-D sweep ----------------------------------------------------------------------------
 def gradient_sweep(
     result: StudyResult,
@@ -384,14 +407,9 @@ def gradient_sweep(
     """
     if n < 3:
         raise ValueError(f"n must be >= 3, got {n}")
-    x0, step_no = pick_design(result, design_id, step)
-    _, scale = study_coordinates(result)
-    g = input_gradient(result, x0)
-    zero_grad = float(g.norm()) == 0
-    if zero_grad:
-        g = random_unit(x0.shape, seed + 1)
-    r = random_unit(x0.shape, seed)
-    span = default_span(result, design_id) if span is None else float(span)
+    x0, step_no, scale, g, r, zero_grad, span = _directions(
+        result, design_id, step, seed, span, orthogonal=False
+    )
     t = torch.linspace(-span, span, n)
     if n % 2:
         t[n // 2] = 0.0
@@ -440,14 +458,9 @@ def cross_section(
     if n < 3:
         raise ValueError(f"n must be >= 3, got {n}")
     n = n if n % 2 else n + 1
-    x0, step_no = pick_design(result, design_id, step)
-    _, scale = study_coordinates(result)
-    g = input_gradient(result, x0)
-    zero_grad = float(g.norm()) == 0
-    if zero_grad:
-        g = random_unit(x0.shape, seed + 1)
-    r = random_unit(x0.shape, seed, orthogonal_to=g)
-    span = default_span(result, design_id) if span is None else float(span)
+    x0, step_no, scale, g, r, zero_grad, span = _directions(
+        result, design_id, step, seed, span, orthogonal=True
+    )
     ticks = torch.linspace(-span, span, n)
     ticks[n // 2] = 0.0
     bb, aa = torch.meshgrid(ticks, ticks, indexing="ij")
