@@ -215,6 +215,26 @@ DOMAINS = Registry(
             "SELFIES token sequences (categorical), RDKit oracles "
             "(objective=qed, logp, sa, plogp, mpo...)",
         ),
+        "ehrlich": Entry(
+            "domains.ehrlich:EhrlichDomain",
+            {},
+            "Ehrlich functions (Stanton et al. 2024): 32 states, L=32, 4 spaced motifs of 4, "
+            "DMP feasibility (banned transitions are invalid); -D preset=ehrlich-128/-256",
+        ),
+        "ehrlich-control": Entry(
+            "domains.ehrlich:EhrlichDomain",
+            {
+                "v": 20,
+                "length": 8,
+                "c": 2,
+                "k": 2,
+                "q": 2,
+                "n_reference": 4000,
+                "offline_fraction": 0.95,
+            },
+            "Ehrlich, 20 states, L=8, 2 motifs of 2, dense data (bottom 95 % visible): "
+            "ascent reaches the optimum",
+        ),
         "car": Entry(
             "domains.car:CarDomain",
             {},

@@ -181,10 +181,9 @@ class MLPSurrogate(Surrogate):
         self.eval()
         val = [h["val_mse"] for h in self.history_ if h["val_mse"] is not None]
         self.val_loss_ = min(val) if (val and self.restore_best) else (val[-1] if val else None)
+        val_var = float(ys[va].var()) if va.numel() >= 2 else 0.0
         self.val_r2_ = (
-            None
-            if self.val_loss_ is None or va.numel() < 2
-            else 1.0 - self.val_loss_ / float(ys[va].var())
+            None if self.val_loss_ is None or val_var == 0 else 1.0 - self.val_loss_ / val_var
         )
         return self
 

@@ -96,6 +96,11 @@ def run_study(
         domain = make_domain(spec)
     offline = domain.offline(spec.offline_fraction)
     starts = offline.top(spec.k)  # fails before fitting when k > len(offline)
+    if not float(np.ptp(offline.y)) > 0:
+        raise ValueError(
+            f"{domain.name}: all {len(offline)} offline labels equal {float(offline.y[0]):g}; "
+            "a surrogate has nothing to learn (show more of the data: a larger offline_fraction)"
+        )
     space = domain.space
     timings["data"] = time.perf_counter() - t
 

@@ -126,20 +126,22 @@ PAIRED = ("p100", "p50", "overestimation")
 
 def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
     """Per variant: ``seeds`` and, per metric, ``<key>_mean``, ``<key>_low``, ``<key>_high``
-    (bootstrap interval over seeds, ``nan`` for one seed) and ``<key>_std``."""
+    (bootstrap interval over seeds, ``nan`` for one seed), ``<key>_std`` and ``<key>_n``
+    (seeds with a finite value)."""
     order = list(dict.fromkeys(runs["variant"]))
     g = runs.groupby("variant", sort=False)
     out = pd.DataFrame({"variant": order, "seeds": g.size().loc[order].to_numpy()})
     for key, _, _ in COLUMNS:
         if key not in runs:
             continue
-        cols = {"mean": [], "low": [], "high": [], "std": []}
+        cols = {"mean": [], "low": [], "high": [], "std": [], "n": []}
         for v in order:
             values = g.get_group(v)[key]
-            mean, low, high, _ = mean_interval(values)
+            mean, low, high, n = mean_interval(values)
             cols["mean"].append(mean)
             cols["low"].append(low)
             cols["high"].append(high)
+            cols["n"].append(n)
             cols["std"].append(float(values.std(ddof=1)) if values.count() > 1 else np.nan)
         for stat, values in cols.items():
             out[f"{key}_{stat}"] = values
@@ -162,7 +164,8 @@ def _cell(r: pd.Series, key: str, pm: bool) -> str:
     if not pm:
         return f"{m:.3f}" if np.isfinite(m) else "n/a"
     low, high = r.get(f"{key}_low", np.nan), r.get(f"{key}_high", np.nan)
-    return format_interval(m, low, high, int(r["seeds"]), pct=key.endswith("_rate"))
+    n = int(r.get(f"{key}_n", r["seeds"]))
+    return format_interval(m, low, high, n, pct=key.endswith("_rate"))
 
 
 def to_markdown(
