@@ -41,9 +41,9 @@ class CheckedOracle(Oracle):
         super().__init__(evaluate, key, **options)
         self.check = check
 
-    def _query(self, designs: Any, stacklevel: int) -> Any:
+    def _query(self, designs: Any, stacklevel: int, progress: str | None = None) -> Any:
         self.check(designs)
-        return super()._query(designs, stacklevel + 1)
+        return super()._query(designs, stacklevel + 1, progress)
 
 
 @dataclass

@@ -30,6 +30,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, NamedTuple
 
 import numpy as np
+from tqdm.auto import tqdm
 
 _TRACEBACK_CHARS = 8000  # keep the end of very long worker tracebacks
 
@@ -355,11 +356,15 @@ class Oracle:
         """Raw scores ``(n,)`` float64, ``nan`` where invalid or not evaluated (see :meth:`query`)."""
         return self._query(designs, stacklevel=3).values
 
-    def query(self, designs: Any) -> OracleResult:
-        """Scores of a batch with the designs that could not be evaluated flagged."""
-        return self._query(designs, stacklevel=3)
+    def query(self, designs: Any, progress: str | None = None) -> OracleResult:
+        """Scores of a batch with the designs that could not be evaluated flagged.
 
-    def _query(self, designs: Any, stacklevel: int) -> OracleResult:
+        ``progress``: a label to show a progress bar over the designs evaluated (cache misses
+        only), for long batches such as a car domain's reference simulation; in-process
+        evaluation is then done in ``chunk_size`` pieces so the bar can move."""
+        return self._query(designs, stacklevel=3, progress=progress)
+
+    def _query(self, designs: Any, stacklevel: int, progress: str | None = None) -> OracleResult:
         n = len(designs)
         self.n_calls += 1
         self.n_queries += n
@@ -371,7 +376,14 @@ class Oracle:
         failed: dict[Hashable, OracleFailure] = {}
         deaths = self.n_worker_deaths
         if missing:
-            values, outcomes = self._resolve(_take(designs, list(missing.values())))
+            bar = None
+            if progress:
+                bar = tqdm(total=len(missing), desc=progress, unit="design", leave=False)
+            try:
+                values, outcomes = self._resolve(_take(designs, list(missing.values())), bar)
+            finally:
+                if bar is not None:
+                    bar.close()
             for j, (k, i) in enumerate(missing.items()):
                 if j in outcomes:
                     out, attempts = outcomes[j]
@@ -425,9 +437,12 @@ class Oracle:
         )
 
     # --- evaluating cache misses ------------------------------------------------------------
-    def _resolve(self, designs: Any) -> tuple[np.ndarray, dict[int, tuple[_Outcome, int]]]:
+    def _resolve(
+        self, designs: Any, bar: Any = None
+    ) -> tuple[np.ndarray, dict[int, tuple[_Outcome, int]]]:
         """Scores of ``designs`` (all cache misses) and, for each one that could not be
-        scored, its last failed outcome and how often it was tried alone."""
+        scored, its last failed outcome and how often it was tried alone; ``bar`` (tqdm)
+        advances by every design settled."""
         n = len(designs)
         values = np.full(n, np.nan)
         failures: dict[int, tuple[_Outcome, int]] = {}
@@ -439,6 +454,8 @@ class Oracle:
             if out.kind == "":
                 values[task.idx] = out.values
                 tally["ok"] += 1
+                if bar is not None:
+                    bar.update(len(task.idx))
                 return
             if out.kind == "crash":
                 tally["crash"] += 1
@@ -464,9 +481,13 @@ class Oracle:
                 queue.append(_Task(task.idx, task.deaths + 1))
             else:
                 failures[task.idx[0]] = (out, task.deaths + 1)
+                if bar is not None:
+                    bar.update(1)
 
         if self.workers <= 0:
-            queue.append(_Task(list(range(n))))  # one call; split only if it fails
+            # one call (split only if it fails); in chunks when a progress bar must move
+            step = self.chunk_size if bar is not None else max(n, 1)
+            queue.extend(_Task(list(range(i, min(i + step, n)))) for i in range(0, n, step))
             while queue:
                 task = queue.popleft()
                 try:

@@ -289,3 +289,12 @@ def test_errors_are_exactly_the_bad_designs(ids, bad, chunk):
         warnings.simplefilter("ignore", RuntimeWarning)
         o.query(x)
     assert o.counts()["evaluations"] == n_good and o.counts()["failed"] == 2 * n_bad
+
+
+def test_a_progress_bar_shows_long_evaluations_and_changes_no_value(capsys):
+    x = np.random.default_rng(0).normal(size=(100, 3))
+    plain = Oracle(square_sum, key=key, chunk_size=16).query(x)
+    shown = Oracle(square_sum, key=key, chunk_size=16).query(x, progress="simulating")
+    np.testing.assert_array_equal(plain.values, shown.values)
+    err = capsys.readouterr().err
+    assert "simulating" in err and "100/100" in err

@@ -279,7 +279,9 @@ class CarDomain(Domain):
             self.reference_from_cache = True
         else:
             designs = sample_prior(self.n_reference, self.seed)
-            res = self.oracle.query(designs)
+            res = self.oracle.query(
+                designs, progress=f"{self.name}: simulating {len(designs)} reference cars"
+            )
             y = res.values
             self.reference_from_cache = False
             if res.error.any():  # dropped from the reference data; never cached

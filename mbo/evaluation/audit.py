@@ -59,6 +59,7 @@ def audit_designs(
     x: Tensor,
     batch_size: int = 4096,
     designs: Any = None,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """Audit a flat batch of design tensors ``(N, *shape)`` (``designs``: their decoding, if known).
 
@@ -78,7 +79,7 @@ def audit_designs(
     predicted = predict_batched(surrogate, hard, batch_size)
     relaxed = predict_batched(surrogate, space.features(x, hard=False), batch_size)
     std = predict_std_batched(surrogate, hard, batch_size)
-    result = domain.oracle.query(designs)
+    result = domain.oracle.query(designs, progress="oracle audit" if progress else None)
     true = result.values
     bound = domain.upper_bound(designs)
     bound = np.full(len(true), np.nan) if bound is None else np.asarray(bound, dtype=np.float64)
@@ -127,6 +128,7 @@ def audit(
     control: Tensor | None = None,
     batch_size: int = 4096,
     geometry: Geometry | None = None,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """The tidy audit table of a trajectory (and of the random-direction control).
 
@@ -149,7 +151,9 @@ def audit(
         ids += list(range(control.shape[0]))
     x = torch.cat(xs)
     designs = domain.decode(x)
-    table = audit_designs(domain, surrogate, x, batch_size=batch_size, designs=designs)
+    table = audit_designs(
+        domain, surrogate, x, batch_size=batch_size, designs=designs, progress=progress
+    )
     table.insert(0, "design_id", ids)
     table.insert(0, "step", steps)
     table.insert(0, "arm", arms)

@@ -157,7 +157,7 @@ def run_study(
     t = time.perf_counter()
     geometry = Geometry(space, loc, scale, offline.x)
     domain.oracle.drain_errors()  # failures of earlier calls (reference labelling) are not ours
-    table = audit(domain, surrogate, trajectory, control, geometry=geometry)
+    table = audit(domain, surrogate, trajectory, control, geometry=geometry, progress=progress)
     oracle_errors = [dataclasses.asdict(e) for e in domain.oracle.drain_errors()]
     timings["audit"] = time.perf_counter() - t
     share = float(table["oracle_error"].mean())

@@ -7,6 +7,7 @@ import functools
 import hashlib
 import inspect
 import json
+import math
 import tomllib
 import types
 import typing
@@ -98,6 +99,10 @@ class StudySpec:
         OPTIMIZERS.check(self.optimizer)
         if self.k < 1:
             raise ValueError(f"k must be a positive integer, got {self.k}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed}")
+        if not (self.kappa >= 0 and math.isfinite(self.kappa)):
+            raise ValueError(f"kappa must be a finite number >= 0, got {self.kappa}")
         if self.offline_fraction is not None and not 0 < self.offline_fraction <= 1:
             raise ValueError(f"offline_fraction must be in (0, 1], got {self.offline_fraction}")
         check_precision(self.precision)
