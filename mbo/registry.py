@@ -179,14 +179,16 @@ def _accepted(factory: Callable[..., Any]) -> set[str] | None:
     return {p.name for p in params if p.kind in kinds and p.name != "self"}
 
 
+#: the analytic test functions: name -> (default dimension, description); the dimension is
+#: stated in the preset so that a spec spelling it out is the same study
 _ANALYTIC = {
-    "branin": "Branin 2-D (negated, maximize); drawable whole",
-    "hartmann": "Hartmann 3/4/6-D (negated), dim=6 default",
-    "ackley": "Ackley n-D (negated), dim=10 default",
-    "rosenbrock": "Rosenbrock n-D (negated), dim=4 default",
-    "levy": "Levy n-D (negated), dim=4 default",
-    "styblinski_tang": "Styblinski-Tang n-D (negated), dim=4 default",
-    "rastrigin": "Rastrigin n-D (negated), dim=4 default",
+    "branin": (2, "Branin 2-D (negated, maximize); drawable whole"),
+    "hartmann": (6, "Hartmann 3/4/6-D (negated), dim=6 default"),
+    "ackley": (10, "Ackley n-D (negated), dim=10 default"),
+    "rosenbrock": (4, "Rosenbrock n-D (negated), dim=4 default"),
+    "levy": (4, "Levy n-D (negated), dim=4 default"),
+    "styblinski_tang": (4, "Styblinski-Tang n-D (negated), dim=4 default"),
+    "rastrigin": (4, "Rastrigin n-D (negated), dim=4 default"),
 }
 
 DOMAINS = Registry(
@@ -194,8 +196,8 @@ DOMAINS = Registry(
     "mbo.domains",
     {
         **{
-            name: Entry("domains.analytic:AnalyticDomain", {"function": name}, desc)
-            for name, desc in _ANALYTIC.items()
+            name: Entry("domains.analytic:AnalyticDomain", {"function": name, "dim": dim}, desc)
+            for name, (dim, desc) in _ANALYTIC.items()
         },
         "botorch": Entry(
             "domains.analytic:BoTorchDomain",

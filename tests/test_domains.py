@@ -412,3 +412,12 @@ def test_function_domain_options_are_checked_not_coerced(user_module):
     d = DOMAINS.make("function", function=f, lower=[0, 0], upper=[1, 1], maximize=False, bound=0)
     assert d.optimal_value == 0.0 and not d.maximize
     assert DOMAINS.make("ackley", dim=np.int64(3), n_reference=20).dim == 3  # numpy ints are ints
+
+
+def test_the_registry_states_each_analytic_function_at_its_default_dimension():
+    from domains.analytic import FUNCTIONS
+    from mbo.registry import DOMAINS
+
+    for name, (_, _, dim) in FUNCTIONS.items():
+        assert DOMAINS.defaults(name)["dim"] == dim, name
+        assert DOMAINS.make(name, n_reference=10).space.dim == dim

@@ -193,3 +193,31 @@ def test_checkpoint_schedule(n, every):
     assert all(a < b for a, b in zip(steps, steps[1:], strict=False))
     assert set(range(0, n + 1, every)) <= set(steps)
     assert set(steps) <= set(range(0, n + 1, every)) | {n}  # nothing else
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["dim", "n_reference", "seed"]),
+        st.integers(min_value=2, max_value=40),
+        max_size=3,
+    ),
+    st.randoms(use_true_random=False),
+)
+@settings(max_examples=40, deadline=None)
+def test_sweep_ids_depend_on_the_resolved_spec_only(options, rnd):
+    """The same study gets the same id whatever the key order, the label, or options spelled
+    out at their default values; a changed option changes it."""
+    from mbo.study import StudySpec
+    from mbo.sweeps.ids import study_id
+
+    base = {"domain": "ackley", "domain_options": options, "k": 8}
+    spec = StudySpec.from_dict(base)
+    items = list(options.items())
+    rnd.shuffle(items)
+    shuffled = StudySpec.from_dict({**base, "domain_options": dict(items), "name": "renamed"})
+    assert study_id(shuffled) == study_id(spec)
+    with_defaults = {"dim": 10, "n_reference": 2000, "seed": 0, **options}  # ackley: 10-D
+    spelled = StudySpec.from_dict({**base, "domain_options": with_defaults})
+    assert study_id(spelled) == study_id(spec)
+    changed = dict(with_defaults, n_reference=with_defaults["n_reference"] + 1)
+    assert study_id(StudySpec.from_dict({**base, "domain_options": changed})) != study_id(spec)
