@@ -305,8 +305,9 @@ SURROGATES = Registry(
         ),
         "coms": Entry(
             _MLP,
-            {"loss": "coms", "lr": 3e-4, "batch_size": 32, "epochs": 50},
-            "conservative objective model (design-baselines coms_cleaned defaults)",
+            {"loss": "coms", "lr": 3e-4, "batch_size": 128, "epochs": 50},
+            "conservative objective model (design-baselines coms_cleaned as run: alpha 0.1, "
+            "tau 0.5, 50 inner steps of 0.05 sqrt(d), batch 128)",
         ),
     },
 )

@@ -214,26 +214,36 @@ class GradientPenalty(TrainingObjective):
 
 
 class COMs(TrainingObjective):
-    """Conservative objective models (Trabucco et al. 2021), as in design-baselines'
-    ``coms_cleaned`` (defaults from its command line).
+    """Conservative objective models (Trabucco et al. 2021), as design-baselines'
+    ``coms_cleaned`` runs them (its README command and every ``scripts/coms-*.sh``).
 
-    Negatives ``x_neg``: ``steps`` gradient-ascent steps on the model from the batch, step
-    ``particle_lr * sqrt(d)``; loss ``J(x) + alpha * (f(x_neg) - f(x))``. ``alpha = exp(log
-    alpha)`` (one per member, initial ``alpha``) follows the Lagrangian dual rule: Adam
-    (``alpha_lr``) on ``alpha * (overestimation_limit - (f(x_neg) - f(x)))``, so alpha grows
-    while the model overestimates its negatives by more than the limit.
+    On standardized inputs and labels: negatives ``x_neg`` are ``steps`` (50) gradient-ascent
+    steps on the model's prediction from each batch design, step ``particle_lr * sqrt(d)``
+    (0.05 sqrt(d), as for every continuous task there; no entropy bonus, no input noise);
+    they carry no gradient to the model. Loss ``J(x) + alpha * (f(x_neg) - f(x))``, batch
+    means. ``alpha = exp(log alpha)`` (one per member, starting at ``alpha``: 0.1, the value
+    of every script; 1.0 is only the command line's unused default) follows the Lagrangian
+    dual rule: Adam (``alpha_lr`` 0.01) on ``log alpha`` with loss ``alpha *
+    (overestimation_limit - (f(x_neg) - f(x)))``, so alpha grows while the model overestimates
+    its negatives by more than the limit ``tau`` (0.5 standardized label units, the README's
+    value; the scripts sweep 0.4-1.0 on continuous tasks and use 2.0 with particle_lr 2.0 on
+    the raw logits of discrete ones, a setting that has no counterpart here because the
+    surrogate sees relaxed one-hot features, not logits). ``state`` records the mean alpha and
+    the last batch's overestimation ``f(x_neg) - f(x)``.
     """
 
     name = "coms"
 
     def __init__(
         self,
-        alpha: float = 1.0,
+        alpha: float = 0.1,
         alpha_lr: float = 0.01,
         overestimation_limit: float = 0.5,
         particle_lr: float = 0.05,
         steps: int = 50,
     ) -> None:
+        if not alpha > 0 or not math.isfinite(alpha):
+            raise ValueError(f"coms: alpha must be a finite number > 0, got {alpha!r}")
         self.alpha, self.alpha_lr, self.overestimation_limit = alpha, alpha_lr, overestimation_limit
         self.particle_lr, self.steps = particle_lr, steps
 

@@ -17,10 +17,14 @@ from rdkit.Chem import QED, Crippen, Descriptors  # noqa: E402
 
 from domains.molecules import (  # noqa: E402
     DRUGS,
+    ELEMENTS,
+    INVALID_REASONS,
     OBJECTIVES,
     MoleculeDomain,
     MoleculeObjective,
+    MoleculeRules,
     canonical_smiles,
+    count_invalid,
     is_truncated,
 )
 from domains.molecules._oracles import _sascorer  # noqa: E402
@@ -30,6 +34,7 @@ ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
 CAFFEINE = "Cn1c(=O)c2c(ncn2C)n(C)c1=O"
 IBUPROFEN = "CC(C)Cc1ccc(C(C)C(=O)O)cc1"
 KNOWN = [ASPIRIN, CAFFEINE, IBUPROFEN, "c1ccc2ccccc2c1", "C1CCCCCCCC1"]  # last: 9-ring
+PHENETOLE = "CCOc1ccccc1"  # a small valid molecule: 9 heavy atoms
 
 # a small user file: known drugs plus rows that must be reported, not lost
 USER_ROWS = [
@@ -68,8 +73,14 @@ def user_csv(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def user_domain(user_csv):
+    # min_heavy_atoms=1: the file's small molecules (ethanol, propane) test the file reading
     return MoleculeDomain(
-        "qed", source=str(user_csv), smiles_column="smiles", cache=False, max_len=30
+        "qed",
+        source=str(user_csv),
+        smiles_column="smiles",
+        cache=False,
+        max_len=30,
+        min_heavy_atoms=1,
     )
 
 
@@ -163,7 +174,7 @@ def test_oracle_refuses_a_bare_string_and_non_strings(tiny):
             tiny.oracle(bad)
     assert tiny.oracle.counts() == before
     # unparsable and empty SMILES are invalid designs: nan, not an oracle error
-    res = tiny.oracle.query(["", "C1CC", "not a molecule", "CCO"])
+    res = tiny.oracle.query(["", "C1CC", "not a molecule", PHENETOLE])
     assert res.invalid[:3].all() and not res.error.any() and np.isfinite(res.values[3])
 
 
@@ -204,15 +215,18 @@ def test_encode_rejects_bad_input(tiny):
 
 
 def test_empty_design_is_invalid_not_a_crash(tiny):
-    x = torch.full((2, *tiny.space.shape), -5.0)
+    ref = tiny.reference_data()
+    x = torch.full((3, *tiny.space.shape), -5.0)
     x[:, :, 0] = 5.0  # all [nop]
     x[1, 0, tiny.vocabulary.index["[C]"]] = 9.0  # methane
+    x[2] = ref.x[0]
     designs = tiny.decode(x)
-    assert list(designs) == ["", "C"]
+    assert list(designs) == ["", "C", ref.designs[0]]
     y = tiny.oracle(designs)
-    assert np.isnan(y[0]) and np.isfinite(y[1])
+    assert np.isnan(y[0]) and np.isnan(y[1]) and np.isfinite(y[2])
     cols = tiny.design_columns(designs)
-    assert list(cols["heavy_atoms"]) == [0, 1] and list(cols["n_tokens"]) == [0, 1]
+    assert list(cols["heavy_atoms"][:2]) == [0, 1] and list(cols["n_tokens"][:2]) == [0, 1]
+    assert cols["invalid_reason"] == ["empty", "too_small", ""]
 
 
 def test_truncation_is_tracked(user_domain):
@@ -251,15 +265,156 @@ def test_render_designs_writes_png(tiny, tmp_path):
         tiny.render_designs(designs, ["one"], str(path))
 
 
+# --- validity rules ------------------------------------------------------------------------
+OCTANE_TOKENS = ["[C]"] * 8
+
+
+def _check_invalid(domain, designs, reasons):
+    """Decoded designs carry the rule they break, the oracle scores exactly those nan."""
+    assert designs.invalid_reason == reasons
+    y = domain.oracle(designs)
+    np.testing.assert_array_equal(np.isnan(y), [bool(r) for r in reasons])
+    assert domain.design_columns(designs)["invalid_reason"] == reasons
+
+
+def test_a_metal_containing_decode_is_invalid(tiny):
+    tokens = [
+        ["[C]"] * 4 + ["[Cu]"] + ["[C]"] * 4,  # CCCC[Cu]CCCC: 9 heavy atoms, one molecule
+        ["[C]"] * 4 + ["[Ti]"] + ["[C]"] * 4,
+        ["[C]"] * 4 + ["[Si]"] + ["[C]"] * 4,  # a metalloid
+        ["[C]"] * 4 + ["[S]"] + ["[C]"] * 4,  # the organic analogue is fine
+    ]
+    designs = tiny.decode_tokens(tokens)
+    assert "[Cu]" in designs[0] and "[Ti]" in designs[1] and "[Si]" in designs[2]
+    assert all(h >= 8 for h in designs.heavy_atoms)
+    _check_invalid(tiny, designs, ["element", "element", "element", ""])
+
+
+def test_a_disconnected_decode_is_invalid(tiny):
+    # "." separates fragments in SELFIES as in SMILES
+    tokens = [OCTANE_TOKENS + ["."] + ["[C]", "[C]", "[O]"], OCTANE_TOKENS + ["[O]"]]
+    designs = tiny.decode_tokens(tokens)
+    assert list(designs) == ["CCCCCCCC.CCO", "CCCCCCCCO"]
+    _check_invalid(tiny, designs, ["fragments", ""])
+    # a salt given as SMILES is one design of two fragments: invalid too
+    assert tiny.invalid_reason(["CCCCCCCCN.Cl", "CCCCCCCCN"]) == ["fragments", ""]
+
+
+def test_a_too_small_decode_is_invalid(tiny):
+    tokens = [["[C]", "[C]", "[O]"], ["[C]"] * 7, OCTANE_TOKENS, ["[nop]"] * 5]
+    designs = tiny.decode_tokens(tokens)
+    assert list(designs) == ["CCO", "CCCCCCC", "CCCCCCCC", ""]
+    _check_invalid(tiny, designs, ["too_small", "too_small", "", "empty"])
+    assert tiny.min_heavy_atoms == 8 and tiny.rules.min_heavy_atoms == 8
+
+
+def test_charges_radicals_and_valences_a_chemist_would_not_draw(tiny):
+    tokens = [
+        ["[Br]", "[S]", "[Branch1]", "[C]", "[Br]", "[I]"],  # Br[SH](Br)I: S(IV), no oxo
+        OCTANE_TOKENS + ["[S]", "[Branch1]", "[C]", "[Cl]", "[Cl]"],  # S(IV) with halogens
+        OCTANE_TOKENS + ["[P]", "[Branch1]", "[C]", "[Cl]", "[Branch1]", "[C]", "[Cl]", "[Cl]"],
+        OCTANE_TOKENS + ["[N+1]", "[C]"],  # N+ with two bonds: a radical
+        OCTANE_TOKENS + ["[O-1]"],  # an alkoxide
+        OCTANE_TOKENS + ["[S]", "[=Branch1]", "[C]", "[=O]", "[=O]"],  # a sulfonic acid: fine
+    ]
+    designs = tiny.decode_tokens(tokens)
+    _check_invalid(tiny, designs, ["valence", "valence", "valence", "radical", "charge", ""])
+    rules = tiny.rules
+    assert rules.check("O=[N+]([O-])c1ccccc1C") == ""  # nitro: N+ and O- on it
+    assert rules.check("C[n+]1ccccc1CCC") == ""  # pyridinium
+    assert rules.check("CCOP(=O)(OCC)OCC") == ""  # a phosphate
+    assert rules.check("CS(=O)(=O)Nc1ccccc1") == ""  # a sulfonamide
+    assert rules.check("CCCCCCC(=O)[O-]") == "charge"  # a carboxylate is drawn neutral
+    assert rules.check("CCCC[S+](C)CCCC") == "charge"
+    assert rules.check("C1CCCC1.") != ""
+    assert rules.check("not a molecule") == "sanitize"
+
+
+def test_invalid_designs_are_counted_per_rule(tiny):
+    tokens = [
+        ["[C]"] * 4 + ["[Cu]"] + ["[C]"] * 4,
+        OCTANE_TOKENS + ["."] + ["[C]", "[C]", "[O]"],
+        ["[C]", "[C]", "[O]"],
+        ["[C]", "[C]", "[O]"],
+        ["[nop]"],
+        OCTANE_TOKENS,
+    ]
+    designs = tiny.decode_tokens(tokens)
+    counts = tiny.invalid_counts(designs)
+    assert list(counts) == list(INVALID_REASONS)  # every rule, zeros included
+    assert counts == {r: 0 for r in INVALID_REASONS} | {
+        "element": 1,
+        "fragments": 1,
+        "too_small": 2,
+        "empty": 1,
+    }
+    assert sum(counts.values()) == int(np.isnan(tiny.oracle(designs)).sum())
+    # from an audit-like table (the design column), and from plain SMILES
+    cols = tiny.design_columns(designs)
+    assert count_invalid(cols["invalid_reason"]) == counts
+    assert tiny.invalid_counts(list(designs)) == counts
+    with pytest.raises(ValueError, match="unknown invalid reasons"):
+        count_invalid(["nope"])
+
+
+def _token_element(token):
+    """The element of an atom token (``[=N+1]`` -> N), ``None`` for structure tokens."""
+    import re
+
+    body = token.strip("[]").lstrip("=#/\\")
+    if token == "[nop]" or token == "." or re.match(r"(Branch|Ring)\d", body):
+        return None
+    return re.match(r"[A-Z][a-z]?", body).group(0)
+
+
+def test_reference_data_and_vocabulary_hold_only_allowed_elements(cache_dir):
+    d = MoleculeDomain("qed", n_reference=400, seed=2, cache_dir=cache_dir)
+    ref = d.reference_data()
+    allowed = set(ELEMENTS)
+    for smi in ref.designs:
+        mol = Chem.MolFromSmiles(smi)
+        assert {a.GetSymbol() for a in mol.GetAtoms()} <= allowed, smi
+        assert len(Chem.GetMolFrags(mol)) == 1 and mol.GetNumHeavyAtoms() >= 8, smi
+        assert d.rules.check(smi) == "", smi
+    elements = {_token_element(t) for t in d.vocabulary.tokens} - {None}
+    assert elements <= allowed, elements
+    charged = {t for t in d.vocabulary.tokens if "+" in t or "-" in t}
+    assert charged <= {"[N+1]", "[=N+1]", "[O-1]"}, charged
+    assert "." not in d.vocabulary
+    # the rows the rules dropped are counted by rule, and nothing vanishes
+    rep = d.data_report_
+    assert rep["dropped"]["element"] > 0 and rep["dropped"]["too_small"] > 0
+    assert rep["rows_examined"] == rep["kept"] + sum(rep["dropped"].values())
+    assert rep["rules"]["elements"] == list(ELEMENTS) and d.describe()["rules"] == rep["rules"]
+    assert np.isfinite(d.oracle(list(ref.designs[:20]))).all()
+
+
+def test_rule_options_are_checked(tmp_path):
+    with pytest.raises(ValueError, match="min_heavy_atoms must be an integer >= 1, got 0"):
+        MoleculeDomain(cache=False, min_heavy_atoms=0)
+    with pytest.raises(ValueError, match="elements must be a list of element symbols"):
+        MoleculeDomain(cache=False, elements="CNO")
+    with pytest.raises(ValueError, match="'Xx' is not an element symbol"):
+        MoleculeDomain(cache=False, elements=["C", "Xx"])
+    with pytest.raises(ValueError, match="must include carbon"):
+        MoleculeRules(("N", "O"))
+    # without P, a phosphate is an element violation
+    path = tmp_path / "p.smi"
+    path.write_text(f"CCOP(=O)(OCC)OCC\n{PHENETOLE}\n{ASPIRIN}\n")
+    d = MoleculeDomain("qed", source=str(path), cache=False, elements=["C", "N", "O"])
+    assert list(d.reference_data().designs) == [PHENETOLE, ASPIRIN]
+    assert d.data_report_["dropped"]["element"] == 1
+
+
 # --- oracle mechanics ------------------------------------------------------------------------
 def test_oracle_caches_by_canonical_smiles(cache_dir):
     d = MoleculeDomain("qed", n_reference=5, cache_dir=cache_dir)
     oracle = d.oracle
     before = oracle.counts()["evaluations"]
-    y1 = oracle(["CCO", "OCC", ASPIRIN, ""])
+    y1 = oracle([PHENETOLE, "c1ccccc1OCC", ASPIRIN, ""])
     assert y1[0] == y1[1] and np.isnan(y1[3])
-    assert oracle.counts()["evaluations"] - before == 3  # CCO once
-    y2 = oracle([ASPIRIN, "C(C)O", ""])
+    assert oracle.counts()["evaluations"] - before == 3  # phenetole once
+    y2 = oracle([ASPIRIN, "O(CC)c1ccccc1", ""])
     assert oracle.counts()["evaluations"] - before == 3  # nothing new evaluated
     np.testing.assert_array_equal(y2[:2], [y1[2], y1[0]])
     assert canonical_smiles("OCC") == "CCO"
@@ -282,7 +437,12 @@ def test_oracle_with_worker_processes_matches_serial(tiny):
 def test_user_file_reports_and_skips_invalid_rows(user_csv, caplog):
     with caplog.at_level(logging.WARNING, logger="domains.molecules"):
         d = MoleculeDomain(
-            "qed", source=str(user_csv), smiles_column="smiles", cache=False, max_len=30
+            "qed",
+            source=str(user_csv),
+            smiles_column="smiles",
+            cache=False,
+            max_len=30,
+            min_heavy_atoms=1,
         )
         ref = d.reference_data()
     rep = d.data_report_
@@ -299,11 +459,15 @@ def test_user_file_reports_and_skips_invalid_rows(user_csv, caplog):
 
 def test_user_smi_file_and_length_cap(tmp_path):
     path = tmp_path / "mols.smi"
-    path.write_text(f"smiles name\n{ASPIRIN} a\n{CAFFEINE} c\nCCO e\n{'C' * 40} long\n\nC1CC bad\n")
+    path.write_text(
+        f"smiles name\n{ASPIRIN} a\n{CAFFEINE} c\n{PHENETOLE} p\nCCO e\n{'C' * 40} long\n"
+        "\nC1CC bad\n"
+    )
     d = MoleculeDomain("logp", source=str(path), cache=False, max_len=30)
     ref = d.reference_data()
     assert d.data_report_["dropped"]["too_long"] == 1
     assert d.data_report_["dropped"]["unparsable"] == 1
+    assert d.data_report_["dropped"]["too_small"] == 1  # ethanol: 3 heavy atoms
     assert len(ref) == 3 and d.space.length == 30
 
 
@@ -325,7 +489,8 @@ def test_salts_and_mixtures_are_reduced_to_their_parent_and_counted(tmp_path, ca
     path = tmp_path / "salty.smi"
     path.write_text("\n".join(SALTY_ROWS) + "\n# a comment line is not a row\n")
     with caplog.at_level(logging.WARNING, logger="domains.molecules"):
-        d = MoleculeDomain("qed", source=str(path), cache=False)
+        # min_heavy_atoms=1: small salts show the parent step best
+        d = MoleculeDomain("qed", source=str(path), cache=False, min_heavy_atoms=1)
         ref = d.reference_data()
     rep = d.data_report_
     assert list(ref.designs) == ["CCO", "CC(=O)O", "CCN", "CCCCCCCCCCN", "NCC(=O)O", IBUPROFEN]
@@ -340,7 +505,7 @@ def test_salts_and_mixtures_are_reduced_to_their_parent_and_counted(tmp_path, ca
     # the same in a CSV file, whose blank rows count too
     csv_path = tmp_path / "salty.csv"
     csv_path.write_text("smiles\n" + "\n".join(SALTY_ROWS) + "\n")
-    c = MoleculeDomain("qed", source=str(csv_path), cache=False)
+    c = MoleculeDomain("qed", source=str(csv_path), cache=False, min_heavy_atoms=1)
     assert list(c.reference_data().designs) == list(ref.designs)
     assert c.data_report_["dropped"] == rep["dropped"]
 
@@ -362,26 +527,35 @@ def test_parent_compound_of_bundled_salts():
     assert report["changed"]["salt_stripped"] == 1 and report["kept"] == 2
 
 
-def test_old_reference_caches_are_not_reused(tmp_path):
-    """A cache written by the pipeline before parent compounds (version 1) keeps salts: the
-    version in the key makes the domain rebuild instead of reading it."""
+@pytest.mark.parametrize("version", [1, 2])
+def test_old_reference_caches_are_not_reused(tmp_path, version):
+    """A cache written before parent compounds (version 1) keeps salts, one written before the
+    validity rules (version 2) keeps metals and tiny molecules: the version in the key makes
+    the domain rebuild instead of reading them."""
     import json
 
     from domains.molecules._data import cache_path
 
     path = tmp_path / "mols.smi"
-    path.write_text("CCO\nCCN.Cl\nCCCO\n")
+    path.write_text(f"{PHENETOLE}\nCCCCCCCCN.Cl\nCCO\nCCCCCC[Hg]Cl\n")
     d = MoleculeDomain("qed", source=str(path), cache_dir=tmp_path / "cache")
-    old_key = {**d._cache_key(), "version": 1}
-    stale = {"key": old_key, "smiles": ["CCO", "CCN.Cl", "CCCO"], "y": [0.1, 0.2, 0.3]}
-    stale["tokens"] = [["[C]", "[C]", "[O]"], ["[C]", "[C]", "[N]", ".", "[Cl]"], ["[C]"] * 3]
-    stale["report"] = {"rows": 3, "kept": 3, "dropped": {}}
+    old_key = {k: v for k, v in d._cache_key().items() if k != "rules"} | {"version": version}
+    smiles = [PHENETOLE, "CCCCCCCCN.Cl", "CCO", "CCCCCC[Hg]Cl"]
+    stale = {"key": old_key, "smiles": smiles, "y": [0.1, 0.2, 0.3, 0.4]}
+    stale["tokens"] = [["[C]"]] * 4
+    stale["report"] = {"rows": 4, "kept": 4, "dropped": {}}
     file = cache_path(tmp_path / "cache", old_key)
-    file.parent.mkdir(parents=True)
+    file.parent.mkdir(parents=True, exist_ok=True)
     file.write_text(json.dumps(stale))
-    assert d._cache_key()["version"] >= 2
+    assert d._cache_key()["version"] >= 3 and "rules" in d._cache_key()
     ref = d.reference_data()
-    assert "from_cache" not in d.data_report_ and list(ref.designs) == ["CCO", "CCN", "CCCO"]
+    assert "from_cache" not in d.data_report_ and list(ref.designs) == [PHENETOLE, "CCCCCCCCN"]
+    dropped = {k: v for k, v in d.data_report_["dropped"].items() if v}
+    assert dropped == {"too_small": 1, "element": 1}
+    # options that change the rules change the key: another cache file, not a stale read
+    other = MoleculeDomain("qed", source=str(path), cache_dir=tmp_path / "cache", min_heavy_atoms=3)
+    assert other._cache_key() != d._cache_key()
+    assert "CCO" in other.reference_data().designs
 
 
 def test_csv_column_errors(user_csv):
@@ -484,4 +658,13 @@ def test_run_study_on_molecules(cache_dir, tmp_path):
     )
     result = study.run_study(spec, out_dir=tmp_path)
     assert result.summary["k"] == 8
-    assert "smiles" in result.table
+    table = result.table
+    assert "smiles" in table and "invalid_reason" in table
+    ok = ~table["oracle_error"].astype(bool)
+    # a design is invalid exactly when it breaks a rule, and the audit counts it
+    np.testing.assert_array_equal(
+        (table.loc[ok, "invalid_reason"] != "").to_numpy(), ~table.loc[ok, "valid"].to_numpy()
+    )
+    final = table[(table["arm"] == "ascent") & (table["step"] == table["step"].max()) & ok]
+    counts = count_invalid(final["invalid_reason"])
+    assert sum(counts.values()) / len(final) == pytest.approx(result.summary["invalid_rate"])

@@ -2,22 +2,36 @@
 
 ``MoleculeDomain`` is registered as ``"molecules"`` (``make_domain("molecules",
 objective="qed")``). Objectives, their ranges and directions: :data:`OBJECTIVES` and
-``_oracles.py``.
+``_oracles.py``. Validity rules (what a design must be to be scored): ``_rules.py``.
 """
 
 from ._data import rdkit_sources, read_smiles_file
 from ._domain import DecodedMolecules, MoleculeDomain
 from ._oracles import DRUGS, OBJECTIVES, MoleculeObjective
+from ._rules import (
+    CHARGES,
+    ELEMENTS,
+    INVALID_REASONS,
+    MIN_HEAVY_ATOMS,
+    MoleculeRules,
+    count_invalid,
+)
 from ._vocab import PAD, canonical_smiles, is_truncated
 
 __all__ = [
+    "CHARGES",
     "DRUGS",
+    "ELEMENTS",
+    "INVALID_REASONS",
+    "MIN_HEAVY_ATOMS",
     "OBJECTIVES",
     "PAD",
     "DecodedMolecules",
     "MoleculeDomain",
     "MoleculeObjective",
+    "MoleculeRules",
     "canonical_smiles",
+    "count_invalid",
     "is_truncated",
     "rdkit_sources",
     "read_smiles_file",

@@ -2,7 +2,10 @@
 
 Pipeline (:func:`prepare`): parse with RDKit -> reduce to the parent compound
 (:func:`parent_compound`: salts and mixtures to their largest organic fragment, charges
-neutralized where RDKit's ``Uncharger`` can) -> canonical SMILES -> drop duplicates ->
+neutralized where RDKit's ``Uncharger`` can) -> the domain's validity rules
+(:class:`~._rules.MoleculeRules`: allowed elements and charges, no radicals, ordinary
+valences, a minimum size; a row is dropped by the rule it breaks) -> canonical SMILES ->
+drop duplicates ->
 SELFIES-encode (drops what SELFIES cannot encode, e.g. RDKit 2026's dative bonds ``->``)
 -> decode back and require the same canonical SMILES (so every reference design is exactly
 what its design tensor decodes to) -> drop sequences longer than ``max_len`` tokens.
@@ -27,6 +30,7 @@ import selfies as sf
 from rdkit import Chem, RDConfig, RDLogger
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
+from ._rules import MoleculeRules
 from ._vocab import PAD, split_tokens
 
 RDLogger.DisableLog("rdApp.*")
@@ -38,6 +42,13 @@ DROP_REASONS = (
     "unparsable",  # RDKit rejects the SMILES
     "empty",  # parses to a molecule with no atoms
     "no_organic_parent",  # a mixture with no carbon-containing fragment ([Na+].[Cl-])
+    # the parent breaks a validity rule (see _rules.py; the same names as the designs')
+    "fragments",  # more than one molecule (cannot happen after the parent step)
+    "element",  # an atom outside the allowed elements (metals, Si, Se, B, ...)
+    "charge",  # a charged atom other than N+ or an O- on an N+ (oxonium, sulfonium, azide)
+    "radical",  # unpaired electrons
+    "valence",  # a hypervalent halogen, S or P that no drug has
+    "too_small",  # fewer heavy atoms than the minimum
     "duplicate",  # same canonical SMILES (of the parent compound) as an earlier row
     "selfies_unencodable",  # SELFIES cannot encode it (dative bonds, odd valences, ...)
     "roundtrip_changed",  # SELFIES decodes it to a different molecule
@@ -214,9 +225,13 @@ def prepare(
     max_len: int,
     limit: int | None = None,
     row_ids: Sequence[int] | None = None,
+    rules: MoleculeRules | None = None,
 ) -> tuple[list[str], list[list[str]], dict[str, Any]]:
     """Clean raw rows: returns canonical SMILES (of parent compounds), their SELFIES tokens and
     the report: rows ``dropped`` and kept molecules ``changed``, counted by reason.
+
+    With ``rules``, a parent compound that breaks one of them is dropped under that rule's
+    name (``element``, ``too_small``...); without, no rule is applied.
 
     Rows are visited in order; with ``limit`` the visit stops once that many are kept
     (``report["rows_examined"]`` says how far it got). ``row_ids`` name the rows in the
@@ -259,6 +274,10 @@ def prepare(
             drop(change, i, raw)
             continue
         smi = Chem.MolToSmiles(mol)
+        broken = rules.check_mol(mol) if rules is not None else ""
+        if broken:
+            drop(broken, i, smi)
+            continue
         if smi in seen:
             drop("duplicate", i, raw)
             continue
@@ -293,6 +312,8 @@ def prepare(
         "examples": {r: v for r, v in examples.items() if v},
         "max_len": max_len,
     }
+    if rules is not None:
+        report["rules"] = rules.describe()
     return smiles_out, tokens_out, report
 
 
@@ -304,12 +325,14 @@ def mutate(
     seen: set[str],
     seed: int,
     max_edits: int = 3,
+    rules: MoleculeRules | None = None,
 ) -> tuple[list[str], list[list[str]]]:
     """STONED-style augmentation: ``n`` new molecules from random SELFIES edits.
 
     Each new molecule takes a random reference sequence and applies 1..``max_edits`` random
     replacements, insertions or deletions of tokens from ``alphabet``; it is kept when it
-    decodes to a new non-empty molecule whose own SELFIES round-trips within ``max_len``.
+    decodes to a new non-empty molecule whose own SELFIES round-trips within ``max_len`` (and,
+    with ``rules``, whose parent compound keeps them).
     Gives up after ``50 * n`` attempts.
     """
     rng = np.random.default_rng(seed)
@@ -338,7 +361,7 @@ def mutate(
         smi = Chem.MolToSmiles(mol)
         if smi in seen:
             continue
-        new, new_tokens, _ = prepare([smi], max_len)
+        new, new_tokens, _ = prepare([smi], max_len, rules=rules)
         if not new or new[0] in seen:  # its parent compound may be an old molecule
             continue
         seen.update((smi, new[0]))

@@ -32,13 +32,16 @@ from ._data import (
 )
 from ._draw import draw_grid
 from ._oracles import OBJECTIVES, MoleculeObjective
-from ._vocab import PAD, Vocabulary, canonical_smiles, decode_tokens, heavy_atoms, split_tokens
+from ._rules import ELEMENTS, INVALID_REASONS, MIN_HEAVY_ATOMS, MoleculeRules, count_invalid
+from ._vocab import PAD, Vocabulary, canonical_smiles, heavy_atoms, split_tokens
+from ._vocab import decode_tokens as _decode_tokens
 
 log = logging.getLogger(__name__)
 
 #: bump when the cleaning pipeline or the cache layout changes (2: parent compounds, i.e.
-#: salts stripped, mixtures reduced and charges neutralized; blank lines counted).
-_CACHE_VERSION = 2
+#: salts stripped, mixtures reduced and charges neutralized; blank lines counted; 3: the
+#: validity rules filter the reference data, so the vocabulary is organic).
+_CACHE_VERSION = 3
 
 
 def check_smiles_batch(designs: Any, name: str = "molecules") -> None:
@@ -73,15 +76,25 @@ class DecodedMolecules(list):
     Attributes:
         truncated: whether SELFIES decoding ignored tokens after a main-chain atom with no
             free valence (``None`` where it could not be told).
-        heavy_atoms: heavy-atom counts (0 for invalid designs).
+        heavy_atoms: heavy-atom counts (0 where RDKit rejects the molecule).
         n_tokens: non-``[nop]`` tokens in the sequence.
+        invalid_reason: the first validity rule each design breaks (``""`` if valid; see
+            ``domains/molecules/_rules.py``); ``None`` where the decoder did not check.
     """
 
-    def __init__(self, smiles: list[str], truncated: list, heavy: list[int], n_tokens: list[int]):
+    def __init__(
+        self,
+        smiles: list[str],
+        truncated: list,
+        heavy: list[int],
+        n_tokens: list[int],
+        invalid_reason: list[str] | None = None,
+    ):
         super().__init__(smiles)
         self.truncated = truncated
         self.heavy_atoms = heavy
         self.n_tokens = n_tokens
+        self.invalid_reason = invalid_reason
 
 
 class MoleculeDomain(Domain):
@@ -92,12 +105,22 @@ class MoleculeDomain(Domain):
     (relaxed one-hot) flattened to ``L * V`` features, or the one-hot of the argmax with
     ``hard=True``. ``encode`` gives each position's token the logit ``+logit_bound / 2`` and
     every other token ``-logit_bound / 2``, so the softmax puts ``1 / (1 + (V - 1) e^-bound)``
-    on the token (0.996 for ``V = 92`` and the default bound 10): relaxed and decoded
-    features agree to within 0.5 % on encoded designs. The flip side is a saturated softmax
+    on the token (0.9985 for the organic vocabulary's ``V = 33`` and the default bound 10):
+    relaxed and decoded features agree to within 0.5 % on encoded designs. The flip side is a saturated softmax
     (small gradients) at encoded points; pass a smaller ``logit_bound`` for a softer start.
-    ``decode`` takes the per-position argmax, drops ``[nop]``, decodes the SELFIES (always a
-    valid molecule) and returns canonical SMILES; an all-``[nop]`` design decodes to ``""``,
-    which the oracle scores ``nan``.
+    ``decode`` takes the per-position argmax, drops ``[nop]``, decodes the SELFIES and
+    returns canonical SMILES; an all-``[nop]`` design decodes to ``""``, which the oracle
+    scores ``nan``.
+
+    **Validity** (``domains/molecules/_rules.py``): SELFIES always decodes to *some*
+    molecule, not to a drug-like one. A design is valid only if it is one connected molecule
+    of the allowed ``elements`` (default C N O S P F Cl Br I), with no charged atom other
+    than N+ and an O- on an N+ (nitro groups, N-oxides, quaternary ammonium), no radical,
+    no hypervalent halogen and no S(IV)/S(VI)/P(V) without double bonds to O/N, at least
+    ``min_heavy_atoms`` heavy atoms (default 8), and RDKit sanitizes it. A design that breaks
+    a rule is *invalid*: the oracle scores it ``nan`` (the audit's ``invalid_rate``), and the
+    design column ``invalid_reason`` names the rule (``count_invalid`` counts them). The
+    reference data is filtered by the same rules, so the vocabulary built from it is organic.
 
     **Oracle**: ``objective`` is one of :data:`OBJECTIVES` (``qed``, ``logp``, ``sa``,
     ``plogp``, ``plogp_zinc``, ``mpo_celecoxib``, ``mpo_fexofenadine``, ``mpo_osimertinib``);
@@ -106,12 +129,13 @@ class MoleculeDomain(Domain):
     process pool in chunks of ``chunk_size``.
 
     **Reference data**: ``source="rdkit"`` uses RDKit's bundled NCI first-5K and WEHI sets
-    (about 14.8k unique molecules); any other string is a path to a ``.smi``/``.txt``/
-    ``.csv``/``.tsv`` file (``smiles_column`` picks the CSV column). Every molecule is
+    (14,300 unique molecules keep the rules, V = 33 tokens); any other string is a path to
+    a ``.smi``/``.txt``/``.csv``/``.tsv`` file (``smiles_column`` picks the CSV column). Every molecule is
     reduced to its parent compound (salts stripped, mixtures reduced to their largest organic
     fragment, charges neutralized: ``domains.molecules._data.parent_compound``), then
     canonicalized and deduplicated; rows are dropped when RDKit rejects them, a mixture has
-    no organic fragment, SELFIES cannot encode them or change them, or they exceed
+    no organic fragment, the parent breaks a validity rule (counted by rule), SELFIES cannot
+    encode them or change them, or they exceed
     ``max_len`` tokens; ``data_report_`` counts every drop (blank lines too) and every
     change by reason (logged too; a warning for a user's file). ``n_reference`` keeps a seeded random subset of that many molecules (rows
     are visited in a seeded random order until enough are kept); ``augment`` adds that many
@@ -135,12 +159,16 @@ class MoleculeDomain(Domain):
         cache: whether to read/write the labeled reference set on disk.
         cache_dir: where to cache it.
         mp_context: multiprocessing start method of the oracle's pool (default: platform's).
+        elements: the allowed element symbols (default C N O S P F Cl Br I); must include C.
+        min_heavy_atoms: the smallest valid molecule, in heavy atoms (default 8).
     """
 
     #: plain gradient steps on saturated-softmax logits flip no argmax (every molecule stays
     #: unchanged, measured at L=60, V=94); Adam's normalized steps do move them.
     optimizer_defaults = {"gradient_ascent": {"method": "adam"}}
-    summary_columns = ("heavy_atoms", "n_tokens", "truncated")
+    summary_columns = ("heavy_atoms", "n_tokens", "truncated", "invalid_reason")
+    #: the validity rules, in the order they are checked (``invalid_reason`` values).
+    invalid_reasons = INVALID_REASONS
 
     def __init__(
         self,
@@ -158,6 +186,8 @@ class MoleculeDomain(Domain):
         cache: bool = True,
         cache_dir: str | Path | None = None,
         mp_context: str | None = None,
+        elements: Any = ELEMENTS,
+        min_heavy_atoms: int = MIN_HEAVY_ATOMS,
     ) -> None:
         super().__init__()
         objective = opt.choice("objective", objective, OBJECTIVES)
@@ -190,6 +220,15 @@ class MoleculeDomain(Domain):
         self.mp_context = opt.choice(
             "mp_context", mp_context, mp.get_all_start_methods(), none=True
         )
+        if isinstance(elements, str | bytes) or not isinstance(elements, list | tuple):
+            raise ValueError(
+                f"elements must be a list of element symbols, got {opt.show(elements)}"
+            )
+        self.rules = MoleculeRules(
+            tuple(elements), opt.integer("min_heavy_atoms", min_heavy_atoms, minimum=1)
+        )
+        self.elements = self.rules.elements
+        self.min_heavy_atoms = self.rules.min_heavy_atoms
         if source != "rdkit" and not Path(source).exists():
             raise FileNotFoundError(
                 f"molecule source {source!r} is neither 'rdkit' nor an existing file"
@@ -269,31 +308,53 @@ class MoleculeDomain(Domain):
         self.space.check(x)
         idx = x.detach().argmax(-1).cpu().numpy()
         tokens = self.vocabulary.tokens
-        smiles, truncated, heavy, used = [], [], [], []
-        for row in idx:
-            s, t, h, n = decode_tokens(tuple(tokens[j] for j in row))
+        return self.decode_tokens([[tokens[j] for j in row] for row in idx])
+
+    def decode_tokens(self, token_lists: Any) -> DecodedMolecules:
+        """SELFIES token sequences -> canonical SMILES with per-design facts, checked against
+        the validity rules (``invalid_reason``). Tokens need not be in the vocabulary."""
+        smiles, truncated, heavy, used, reasons = [], [], [], [], []
+        for row in token_lists:
+            s, t, h, n = _decode_tokens(tuple(str(tok) for tok in row))
             smiles.append(s)
             truncated.append(t)
             heavy.append(h)
             used.append(n)
-        return DecodedMolecules(smiles, truncated, heavy, used)
+            reasons.append(self.rules.check(s))
+        return DecodedMolecules(smiles, truncated, heavy, used, reasons)
+
+    def invalid_reason(self, designs: Any) -> list[str]:
+        """The first validity rule each design (SMILES) breaks, ``""`` where it is valid."""
+        reasons = getattr(designs, "invalid_reason", None)
+        if reasons is not None:
+            return list(reasons)
+        return [self.rules.check(s) if isinstance(s, str) else "empty" for s in designs]
+
+    def invalid_counts(self, designs: Any) -> dict[str, int]:
+        """How many ``designs`` each validity rule rejects (first rule broken; zeros kept)."""
+        return count_invalid(self.invalid_reason(designs))
 
     def upper_bound(self, designs: Any) -> np.ndarray | None:
         bound = OBJECTIVES[self.objective].bound
         return None if bound is None else np.full(len(designs), bound, dtype=np.float64)
 
     def design_columns(self, designs: Any) -> dict[str, Any]:
-        """``smiles``, ``heavy_atoms``, ``n_tokens`` and ``truncated`` per design.
+        """``smiles``, ``heavy_atoms``, ``n_tokens``, ``truncated`` and ``invalid_reason`` per
+        design.
 
         ``truncated`` (SELFIES decoding ignored trailing tokens) is known for decoded designs;
-        plain SMILES lists get ``False`` (no tokens were ignored).
+        plain SMILES lists get ``False`` (no tokens were ignored). ``invalid_reason`` is the
+        first validity rule the design breaks (``""`` if valid): count them with
+        ``count_invalid(table["invalid_reason"])`` or :meth:`invalid_counts`.
         """
+        reasons = self.invalid_reason(designs)
         if isinstance(designs, DecodedMolecules):
             return {
                 "smiles": list(designs),
                 "heavy_atoms": np.asarray(designs.heavy_atoms, dtype=np.int64),
                 "n_tokens": np.asarray(designs.n_tokens, dtype=np.int64),
                 "truncated": list(designs.truncated),
+                "invalid_reason": reasons,
             }
         smiles = [str(s) for s in designs]
         return {
@@ -301,6 +362,7 @@ class MoleculeDomain(Domain):
             "heavy_atoms": np.asarray([heavy_atoms(s) for s in smiles], dtype=np.int64),
             "n_tokens": np.asarray([self._n_tokens(s) for s in smiles], dtype=np.int64),
             "truncated": [False] * len(smiles),
+            "invalid_reason": reasons,
         }
 
     def _n_tokens(self, smiles: str) -> int:
@@ -317,7 +379,7 @@ class MoleculeDomain(Domain):
     # --- oracle ---------------------------------------------------------------------------
     def _make_oracle(self) -> Oracle:
         return CheckedOracle(
-            MoleculeObjective(self.objective),
+            MoleculeObjective(self.objective, rules=self.rules),
             key=canonical_smiles,
             check=functools.partial(check_smiles_batch, name=self.name),
             workers=self.workers,
@@ -339,6 +401,7 @@ class MoleculeDomain(Domain):
             "seed": self.seed,
             "rdkit": rdkit.__version__,
             "selfies": sf.__version__,
+            "rules": self.rules.describe(),
         }
 
     def _build(self) -> tuple[list[str], list[list[str]], np.ndarray, dict[str, Any]]:
@@ -347,10 +410,14 @@ class MoleculeDomain(Domain):
             # visit rows in a seeded random order and stop once enough are kept
             order = np.random.default_rng(self.seed).permutation(len(rows))
             smiles, tokens, report = prepare(
-                [rows[i] for i in order], self.max_len, limit=self.n_reference, row_ids=order
+                [rows[i] for i in order],
+                self.max_len,
+                limit=self.n_reference,
+                row_ids=order,
+                rules=self.rules,
             )
         else:
-            smiles, tokens, report = prepare(rows, self.max_len)
+            smiles, tokens, report = prepare(rows, self.max_len, rules=self.rules)
         report["source"] = where
         report["rows"] = len(rows)
         if self.augment:
@@ -361,6 +428,7 @@ class MoleculeDomain(Domain):
                 self.max_len,
                 set(smiles),
                 self.seed,
+                rules=self.rules,
             )
             smiles, tokens = smiles + new_s, tokens + new_t
             report["augmented"] = len(new_s)
@@ -437,6 +505,7 @@ class MoleculeDomain(Domain):
             "offline_fraction": self.default_offline_fraction,
             "dropped": report.get("dropped"),
             "changed": report.get("changed"),
+            "rules": self.rules.describe(),
         }
 
 
@@ -450,7 +519,7 @@ def _log_report(report: dict[str, Any], user_file: bool) -> None:
     )
     bad = sum(
         report.get("dropped", {}).get(r, 0)
-        for r in ("unreadable", "unparsable", "empty", "no_organic_parent")
+        for r in ("unreadable", "unparsable", "empty", "no_organic_parent", *INVALID_REASONS)
     )
     if user_file and (bad or changed):
         log.warning("%s; examples: %s", msg, report.get("examples"))

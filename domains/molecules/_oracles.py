@@ -2,7 +2,10 @@
 
 Every objective maps one RDKit molecule to a float. :class:`MoleculeObjective` evaluates a
 batch of SMILES strings and gives ``nan`` for anything RDKit rejects (unparsable SMILES,
-failed sanitization, an empty/0-atom molecule, an exception inside a descriptor). It is a
+failed sanitization, an empty/0-atom molecule, an exception inside a descriptor) and, with
+``rules`` (the molecule domain's oracle always has them), for any molecule that breaks a
+validity rule (``_rules.py``: one molecule, allowed elements and charges, no radicals,
+ordinary valences, a minimum size). It is a
 module-level class holding only the objective's name, so it pickles cheaply to the oracle's
 worker processes; fingerprints of target drugs and the SA-score fragment table are built
 lazily once per process.
@@ -50,6 +53,8 @@ from typing import Any
 import numpy as np
 from rdkit import Chem, DataStructs, RDConfig, RDLogger
 from rdkit.Chem import QED, Crippen, Descriptors, rdFingerprintGenerator
+
+from ._rules import MoleculeRules
 
 RDLogger.DisableLog("rdApp.*")
 
@@ -258,16 +263,19 @@ def to_mol(smiles: str) -> Chem.Mol | None:
 class MoleculeObjective:
     """Picklable batch evaluation ``list[SMILES] -> (n,) float64`` of one objective.
 
-    ``nan`` where RDKit rejects the SMILES, the molecule has no atoms, or the descriptor
-    raises or returns a non-finite value.
+    ``nan`` where RDKit rejects the SMILES, the molecule has no atoms, the descriptor raises
+    or returns a non-finite value, or (with ``rules``) the molecule breaks a validity rule.
     """
 
-    def __init__(self, objective: str) -> None:
+    def __init__(self, objective: str, rules: MoleculeRules | None = None) -> None:
         if objective not in OBJECTIVES:
             raise ValueError(
                 f"unknown molecule objective {objective!r}; choose from {sorted(OBJECTIVES)}"
             )
+        if rules is not None and not isinstance(rules, MoleculeRules):
+            raise ValueError(f"rules must be a MoleculeRules or None, got {rules!r}")
         self.objective = objective
+        self.rules = rules
 
     def __call__(self, smiles: Any) -> np.ndarray:
         fn = OBJECTIVES[self.objective].fn
@@ -276,6 +284,8 @@ class MoleculeObjective:
             mol = to_mol(s)
             if mol is None:
                 continue
+            if self.rules is not None and self.rules.check_mol(mol):
+                continue  # breaks a validity rule: invalid, not scored
             try:
                 v = float(fn(mol))
             except Exception:  # RDKit rejects this molecule: invalid design
@@ -285,4 +295,5 @@ class MoleculeObjective:
         return out
 
     def __repr__(self) -> str:
-        return f"MoleculeObjective({self.objective!r})"
+        rules = "" if self.rules is None else f", rules={self.rules!r}"
+        return f"MoleculeObjective({self.objective!r}{rules})"

@@ -184,9 +184,16 @@ def summarize(
         "control_true_mean": math.nan,
     }
     for col in columns:
-        if col in final:
-            out[f"{col}_start_mean"] = float(start[col].astype(float).mean())
-            out[f"{col}_mean"] = float(final[col].astype(float).mean())
+        if col not in final:
+            continue
+        if not (
+            pd.api.types.is_numeric_dtype(final[col]) or pd.api.types.is_bool_dtype(final[col])
+        ):  # a label per design: count the final ones
+            counts = final[col].astype(str).value_counts()
+            out[f"{col}_counts"] = {k: int(v) for k, v in counts.items() if k != ""}
+            continue
+        out[f"{col}_start_mean"] = float(start[col].astype(float).mean())
+        out[f"{col}_mean"] = float(final[col].astype(float).mean())
     if "moved" in final:
         out["moved_mean"] = float(final["moved"].mean())
     control = table[(table["arm"] == "control") & ~_errors(table)]
