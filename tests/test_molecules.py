@@ -668,3 +668,19 @@ def test_run_study_on_molecules(cache_dir, tmp_path):
     final = table[(table["arm"] == "ascent") & (table["step"] == table["step"].max()) & ok]
     counts = count_invalid(final["invalid_reason"])
     assert sum(counts.values()) / len(final) == pytest.approx(result.summary["invalid_rate"])
+
+
+def test_the_control_changes_as_many_tokens_as_ascent_on_the_molecule_space(tiny):
+    """The random-direction control moves each molecule exactly as far (changed tokens)."""
+    from mbo import Trajectory, random_direction_control
+    from mbo.evaluation import distance_ratio
+
+    off = tiny.offline()
+    x0 = off.top(16).x
+    g = torch.Generator().manual_seed(0)
+    x1 = tiny.space.project(x0 + 6.0 * torch.randn(x0.shape, generator=g))  # flips tokens
+    traj = Trajectory([0, 1], torch.stack([x0, x1]), torch.zeros(2, 16))
+    ctrl = random_direction_control(traj, tiny.space, seed=0)
+    ratio = distance_ratio(traj, ctrl, tiny.space)
+    ratio = ratio[np.isfinite(ratio)]
+    assert len(ratio) > 8 and np.abs(ratio - 1).max() <= 0.01
