@@ -90,3 +90,16 @@ def test_a_study_whose_optimizer_starts_elsewhere_is_refused(monkeypatch):
     spec = StudySpec.from_dict({**SMALL["base"], "seed": 0})
     with pytest.raises(ValueError, match="step 0 is not the top-k offline designs"):
         run_study(spec)
+
+
+def test_dry_run_names_a_damaged_study(finished, capsys):
+    from mbo.cli import main
+
+    sweep, out = finished
+    path = out / "sweep.yaml"  # run_sweep writes the sweep it ran beside its studies
+    target = out / "studies" / sweep.studies[0].id / "summary.json"
+    target.write_text("{")
+    assert main(["sweep", str(path), "--out", str(out), "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("damaged (JSONDecodeError") for line in lines)
+    assert sum(line.startswith("done") for line in lines) == len(sweep.studies) - 1

@@ -40,13 +40,14 @@ def run(args: argparse.Namespace) -> int:
     from ...reporting import save_study_figures
     from ...runtime import resolve_threads
     from ...sweeps.leaderboard import format_tables, leaderboard
-    from ...sweeps.sweep import Sweep, is_finished, run_sweep
+    from ...sweeps.sweep import Sweep, run_sweep, study_state
 
     sweep = Sweep.from_file(args.spec)
     out = Path(args.out or sweep.out or Path("runs") / f"sweep-{sweep.name}")
     if args.dry_run:
         for s in sweep.studies:
-            state = "done" if is_finished(out, s.id) else "todo"
+            state, why = study_state(out, s.id)
+            state = f"damaged ({why})" if state == "damaged" else state
             print(f"{state:5s} {s.id}  [{s.task} | {s.method}]")
         return 0
     status = run_sweep(
