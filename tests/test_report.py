@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from conftest import FAST
 
 from mbo import StudySpec, run_study
 from mbo.cli import main
 from mbo.reporting import artifacts, prose
+from mbo.reporting import figures as F
 from mbo.reporting.prose import HEADINGS
 from mbo.reporting.report import (
     ErrorBlock,
     Page,
+    Part,
     ReportOptions,
     Section,
     build_report,
     find_runs,
+    in_run_order,
     render_page,
     stops_table,
 )
@@ -31,6 +37,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 SMALL = ReportOptions(grid=7, sweep_points=11)
+PARTS = ("phenomenon", "why", "transfer", "helps")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -76,23 +83,34 @@ def test_report_on_one_run_folder(runs, tmp_path):
         "rank agreement (Spearman, final)",
         "Fooled rule: a design counts as fooled",
         "offline label sd",
-        f"<h3>{HEADINGS['stopping']}</h3>",
+        f"<h4>{HEADINGS['stopping']}</h4>",
         "running to the end here",
         "true-score peak (oracle; for reference)",
-        f"<h3>{HEADINGS['overoptimization']}</h3>",
+        f"<h4>{HEADINGS['overoptimization']}</h4>",
         "median design went from",
+        "Verdict:",  # the plain-language verdict, written from the numbers
     ):
         assert words in text, words
-    stops = text.split(f"<h3>{HEADINGS['stopping']}</h3>")[1].split("</table>")[0]
+    stops = text.split(f"<h4>{HEADINGS['stopping']}</h4>")[1].split("</table>")[0]
     assert "<td>disagreement</td>" in stops  # an MLP has no std: n/a
     assert re.search(r'<td class="num">n/a</td><td class="num">n/a</td>', stops), stops
     assert "&#34;" not in text and "&amp;#" not in text  # markup, not escaped markup
-    # the over-optimization picture comes right after the trajectory
-    h3 = re.findall(r"<h3>(.*?)</h3>", text)
-    i = h3.index(HEADINGS["trajectory"])
-    assert h3[i + 1] == HEADINGS["overoptimization"]
-    assert "transfer" not in text.split("<nav>")[1].split("</nav>")[0]  # one study, no matrix
+    # the story order: phenomenon (trajectory), why (sweep, cross-section, over-optimization),
+    # transfer (nothing to show for one study: said so), what helps (stopping rules)
+    h2 = re.findall(r"<h2[^>]*>(.*?)</h2>", text)
+    assert h2 == ["In brief"] + [prose.PARTS[k][0] for k in PARTS]
+    h4 = re.findall(r"<h4>(.*?)</h4>", text)
+    views_in_order = ("trajectory", "sweep", "linearization", "cross_section", "overoptimization")
+    order = [HEADINGS[k] for k in views_in_order]
+    assert [h for h in h4 if h in order] == order
+    assert h4.index(HEADINGS["landscape"]) < h4.index(HEADINGS["sweep"])
+    assert h4[-1] == HEADINGS["stopping"]
+    assert "No two studies here share a domain" in text
     assert HEADINGS["transfer"] not in text
+    # one summary table, not one per section; the intro says which design the views use
+    assert text.count("<th>metric (normalized)</th>") == 1
+    assert "which is the best visible offline design" in text
+    assert "when design 0 at the start" not in text
     for name in (
         "trajectory.csv",
         "trajectory.png",
@@ -106,6 +124,8 @@ def test_report_on_one_run_folder(runs, tmp_path):
         "overoptimization.csv",
         "overoptimization.json",
         "overoptimization.png",
+        "linearization.csv",
+        "linearization.png",
     ):
         assert (runs / "mlp" / "views" / name).exists(), name
 
@@ -129,22 +149,32 @@ def test_report_on_a_folder_of_runs_has_a_transfer_matrix(runs, tmp_path):
         == 0
     )
     text = out.read_text()
-    check_self_contained(text, 3 * 3 + 2)
-    assert "Summary of all studies" in text
-    assert text.count("<section") == 3 + 1  # three studies + one shared-domain group
-    # the group of the two Branin studies comes first and holds both pictures
-    group_html = text.split('<section id="group-0">')[1].split("</section>")[0]
-    assert "branin: 2 studies on one domain" in group_html
-    for key in ("comparison", "overoptimization_comparison", "transfer"):
-        assert f"<h3>{HEADINGS[key]}</h3>" in group_html, key
-    assert group_html.count('src="data:image/png;base64,') == 3
-    # each study's section states its fooled rule and its stopping rules
+    check_self_contained(text, 3 * 4 + 2)
+    assert "Summary table of all studies" in text
+    assert text.count("<th>metric (normalized)</th>") == 1  # once, not once per study
+    # four parts; three studies in the phenomenon, why and what-helps parts, the group of
+    # the two Branin studies in transfer and (first) in what helps
+    assert text.count('<section class="part"') == 4
+    assert text.count("<section id=") == 3 * 3 + 2
+    transfer = text.split('<section id="transfer-0">')[1].split("</section>")[0]
+    assert "branin: 2 studies on one domain" in transfer
+    assert f"<h4>{HEADINGS['transfer']}</h4>" in transfer
+    assert "Designs from" in transfer  # the matrix read row by row, from its numbers
+    helps = text.split('<section id="helps-group-0">')[1].split("</section>")[0]
+    for key in ("comparison", "overoptimization_comparison"):
+        assert f"<h4>{HEADINGS[key]}</h4>" in helps, key
+    assert "running to the end left a mean regret" in helps  # the stopping rules overall
+    assert "seed by seed" in helps  # mlp against linear: the verdict over variants
+    assert text.index('id="helps-group-0"') < text.index('id="helps-0"')
+    # each study states its fooled rule once and its stopping rules once
     for i in range(3):
-        study_html = text.split(f'<section id="study-{i}">')[1].split("</section>")[0]
-        assert study_html.count("Fooled rule:") == 1
-        assert f"<h3>{HEADINGS['stopping']}</h3>" in study_html
-    assert 'href="#group-0"' in text.split("<nav>")[1].split("</nav>")[0]
-    assert HEADINGS["transfer"] not in text.split('<section id="group-0">')[0]  # only there
+        phen = text.split(f'<section id="phenomenon-{i}">')[1].split("</section>")[0]
+        assert phen.count("Fooled rule:") == 1
+        helps_i = text.split(f'<section id="helps-{i}">')[1].split("</section>")[0]
+        assert f"<h4>{HEADINGS['stopping']}</h4>" in helps_i
+    nav = text.split("<nav>")[1].split("</nav>")[0]
+    assert 'href="#transfer-0"' in nav and 'href="#part-why"' in nav
+    assert HEADINGS["transfer"] not in text.split('<section id="transfer-0">')[0]  # only there
     group = next((runs / "views").iterdir())
     for name in (
         "transfer.csv",
@@ -167,9 +197,10 @@ def test_a_broken_view_becomes_an_error_box(runs, tmp_path, monkeypatch):
     assert len(errors) == 1
     assert "1-D sweep failed:" in errors[0]
     assert "RuntimeError(&#39;no sweep &lt;today&gt;&#39;)" in errors[0]  # escaped
-    # the other views are still there: trajectory, over-optimization, landscape, cross-section
-    assert text.count('src="data:image/png;base64,') == 4
-    assert f"<h3>{HEADINGS['cross_section']}</h3>" in text
+    # the other views are still there: trajectory, landscape, linearization, cross-section,
+    # over-optimization
+    assert text.count('src="data:image/png;base64,') == 5
+    assert f"<h4>{HEADINGS['cross_section']}</h4>" in text
 
 
 def test_the_template_escapes_every_text():
@@ -177,12 +208,18 @@ def test_the_template_escapes_every_text():
         path="runs/<b>x</b>",
         name="x",
         intro="a & b",
-        sections=[
-            Section(
-                "study-0",
-                "<script>alert(1)</script>",
-                run_line="K < 4",
-                blocks=[ErrorBlock("view", "Err('<i>')", "Traceback <tb>")],
+        parts=[
+            Part(
+                "phenomenon",
+                [
+                    Section(
+                        "study-0",
+                        "<script>alert(1)</script>",
+                        run_line="K < 4",
+                        blocks=[ErrorBlock("view", "Err('<i>')", "Traceback <tb>")],
+                        verdict="x < y",
+                    )
+                ],
             )
         ],
     )
@@ -192,6 +229,7 @@ def test_the_template_escapes_every_text():
     assert "<h1>MBO report: runs/&lt;b&gt;x&lt;/b&gt;</h1>" in text
     assert "<p>a &amp; b</p>" in text and "K &lt; 4" in text
     assert "Err(&#39;&lt;i&gt;&#39;)" in text and "Traceback &lt;tb&gt;" in text
+    assert "x &lt; y" in text
     assert "table.summary" in text  # the stylesheet is inlined
 
 
@@ -354,3 +392,350 @@ def test_missing_values_print_n_a_and_the_fooled_rule_states_its_numbers():
     assert cells["disagreement"][2:] == ["n/a", "n/a", "n/a"]
     assert cells["end"][2] == "200" and cells["peak"][4] == "0.000"
     assert table.sentence.startswith("Stopping by plateau")
+
+
+# --- words written from the numbers -------------------------------------------------------
+def _sweep(pred, true, clipped=None, bound=None, sd=0.2) -> pd.DataFrame:
+    """A synthetic 1-D sweep: the gradient walk ``pred``/``true`` over t in [-1, 1], the
+    random walk flat."""
+    n = len(pred)
+    t = np.linspace(-1, 1, n)
+    rows = []
+    for direction, p, y in (
+        ("gradient", pred, true),
+        ("random", np.full(n, pred[n // 2]), np.full(n, true[n // 2])),
+    ):
+        rows.append(
+            pd.DataFrame(
+                {
+                    "direction": direction,
+                    "t": t,
+                    "predicted_norm": p,
+                    "predicted_relaxed_norm": p,
+                    "true_norm": y,
+                    "valid": True,
+                    "clipped": clipped
+                    if clipped is not None and direction == "gradient"
+                    else False,
+                    "bound_norm": bound if bound is not None else np.nan,
+                    "offline_distance": np.abs(t),
+                }
+            )
+        )
+    df = pd.concat(rows, ignore_index=True)
+    df.attrs = {
+        "design_id": 0,
+        "step": 0,
+        "span": 1.0,
+        "d_best": 0.5,
+        "label_sd": sd,
+        "offline_spacing": 0.3,
+        "coordinates": "test coordinates",
+        "zero_gradient": False,
+    }
+    return df
+
+
+def test_sweep_captions_follow_the_data():
+    t = np.linspace(-1, 1, 21)
+    # the surrogate rises in a straight line, the oracle peaks at t = 0.3 and falls
+    fooled = _sweep(0.5 + 0.3 * t, 0.5 + 0.3 * t - 0.6 * np.clip(t - 0.3, 0, None) - 0.3 * t**2)
+    # the surrogate follows the oracle within a tiny gap
+    tracks = _sweep(0.8 - (t - 0.3) ** 2 + 0.01, 0.8 - (t - 0.3) ** 2)
+    # the surrogate sits well below the oracle and rises no faster
+    under = _sweep(0.3 + 0.1 * t, 0.6 + 0.1 * t)
+    cap = {k: prose.sweep_caption(df) for k, df in [("f", fooled), ("t", tracks), ("u", under)]}
+    assert "the model extrapolates, the world does not" in cap["f"]
+    assert "climbs from 0.50 to 0.80 (at t = 1), almost in a straight line" in cap["f"]
+    assert "the oracle drops from 0.50 to 0.08 there" in cap["f"]
+    assert "turns down" not in cap["f"]
+    # a surrogate that climbs, then turns down along the straight line: said so, not "rises"
+    bends = _sweep(0.5 + 0.6 * t - 1.2 * np.clip(t - 0.5, 0, None), 0.5 - 0.2 * np.abs(t))
+    text = prose.sweep_caption(bends)
+    assert "climbs from 0.50 to 0.80 (at t = 0.5)" in text and "turns down too (to 0.50" in text
+    for k in ("t", "u"):
+        assert "the world does not" not in cap[k]
+    assert cap["t"].startswith("Along the gradient the surrogate tracks the oracle")
+    assert "Here the model is right" in cap["t"]
+    assert cap["u"].startswith("Along the gradient the surrogate stays below the oracle")
+    # the facts line gives the peak, not only the end points
+    facts = prose.sweep_facts(tracks)
+    assert "highest 0.80 at t = 0.3" in facts
+    # the figure's title says the same thing as the caption
+    assert F.SWEEP_TITLES["tracks"] in F.sweep_figure(tracks).get_suptitle()
+    assert F.SWEEP_TITLES["fooled"] in F.sweep_figure(fooled).get_suptitle()
+    # a bound the prediction crosses, and a walk that leaves the space at t = 0.5
+    clipped = t >= 0.5 - 1e-9
+    crossing = _sweep(0.5 + 0.3 * t, 0.5 - 0.1 * t, clipped=clipped, bound=np.full(21, 0.6))
+    text = prose.sweep_caption(crossing)
+    assert "From t = 0.4 on, the prediction is above the design's exact upper bound" in text
+    assert "leaves the design space at t = 0.5" in text and "6 of its 21 points" in text
+    fig = F.sweep_figure(crossing)
+    assert all(ax.get_legend() is None for ax in fig.axes)  # one legend, under the axes
+    labels = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+    assert F.LEAVES_LABEL in labels and "projection clipped" not in labels
+
+
+def _grid(n=5, clipped=0, far=False, sd=0.2) -> pd.DataFrame:
+    ticks = np.linspace(-1, 1, n)
+    b, a = np.meshgrid(ticks, ticks, indexing="ij")
+    a, b = a.ravel(), b.ravel()
+    pred, true = 0.5 + 0.4 * a, 0.5 - 0.1 * a
+    grid = pd.DataFrame(
+        {
+            "a": a,
+            "b": b,
+            "predicted_norm": pred,
+            "true_norm": true,
+            "difference": pred - true,
+            "clipped": np.arange(n * n) < clipped,
+            "offline_distance": np.hypot(a, b) * (3.0 if far else 1.0),
+        }
+    )
+    grid.attrs = {
+        "design_id": 0,
+        "step": 0,
+        "neighbourhood": 2.0,
+        "neighbourhood_level": 2.0,
+        "offline_spacing": 1.0,
+        "label_sd": sd,
+        "distance_unit": "offline standard deviations",
+        "n_offline": 150,
+        "dim": 16,
+        "coordinates": "test coordinates",
+    }
+    return grid
+
+
+def test_cross_section_caption_follows_the_data():
+    near = prose.cross_section_caption(_grid(clipped=20))
+    assert "20 of 25 grid points lie outside the design space" in near
+    assert "Every grid point is within 2 offline standard deviations" in near
+    assert "150 offline designs in 16 dimensions" in near
+    assert "on the gradient's side" in near  # the surrogate over-predicts where a > 0
+    far = prose.cross_section_caption(_grid(far=True))
+    assert "The whole plane lies inside the design space" in far
+    assert "% of the plane lies within 2" in far and "Every grid point" not in far
+    flat = _grid()
+    flat["predicted_norm"] = flat["true_norm"]
+    flat["difference"] = 0.0
+    assert "Nowhere on this plane does the surrogate over-predict" in (
+        prose.cross_section_caption(flat)
+    )
+
+
+def _summary(**over) -> dict:
+    base = {
+        "k": 128,
+        "steps": 200,
+        "optimizer": "gradient_ascent",
+        "predicted_start_mean": 0.4,
+        "predicted_mean": 0.7,
+        "true_start_mean": 0.4,
+        "true_mean": -0.2,
+        "overestimation": 0.9,
+        "fooled_delta": 0.013,
+        "fooled_rate": 1.0,
+        "true_improvement_rate": 0.0,
+        "peak_step": 0,
+        "peak_true": 0.4,
+        "regret_final": 0.6,
+        "impossible_rate": 0.0,
+        "gradient_advantage": -0.14,
+    }
+    return base | over
+
+
+def test_verdict_follows_the_numbers():
+    fooled = prose.verdict(_summary())
+    assert "Verdict: fooled." in fooled and "worse than where they started" in fooled
+    assert "from 0.40 to 0.70" in fooled and "from 0.40 to -0.20" in fooled
+    assert "best before the first step" in fooled
+    assert "random direction moved exactly as far would have done better (by 0.14)" in fooled
+    assert "exceed" not in fooled  # no impossible predictions: not mentioned
+    worked = prose.verdict(
+        _summary(
+            predicted_mean=0.6,
+            true_mean=0.55,
+            overestimation=0.05,
+            fooled_rate=0.0,
+            true_improvement_rate=0.9,
+            peak_step=200,
+            regret_final=0.0,
+            gradient_advantage=0.2,
+            impossible_rate=0.22,
+        )
+    )
+    assert "Verdict: ascent worked" in worked and "fooled." not in worked
+    assert "at its best at the end" in worked and "22% of the final predictions" in worked
+    assert "A random direction moved exactly as far did worse (by 0.20)" in worked
+    over = prose.verdict(
+        _summary(
+            predicted_mean=1.2,
+            true_mean=0.5,
+            overestimation=0.7,
+            peak_step=50,
+            regret_final=0.07,
+            gradient_advantage=float("nan"),
+        )
+    )
+    assert "Verdict: better designs, but an over-promising surrogate" in over
+    assert "peaked at step 50" in over and "gave back 0.07" in over
+    flat = prose.verdict(_summary(predicted_mean=0.4, true_mean=0.4, overestimation=0.0))
+    assert "Verdict: ascent did not help" in flat and "invalid" not in flat
+    invalid = prose.verdict(_summary(invalid_rate=0.25))
+    assert "25% of the final designs are invalid" in invalid
+    assert "no verdict" in prose.verdict(_summary(true_mean=float("nan")))
+
+
+def _runs() -> pd.DataFrame:
+    rows = []
+    for seed in range(3):
+        rows.append(
+            {
+                "variant": "mlp",
+                "seed": seed,
+                "p50": 0.30 + 0.01 * seed,
+                "overestimation": 0.9,
+                "p100": 0.7,
+                "d_best": 0.8,
+                "regret_final": 0.2,
+                "stop_plateau_regret": 0.05,
+                "stop_distance_regret": 0.2 + 0.01 * seed,
+            }
+        )
+        rows.append(
+            {
+                "variant": "ensemble+min",
+                "seed": seed,
+                "p50": 0.50 + 0.02 * seed,
+                "overestimation": 0.4 - 0.01 * seed,
+                "p100": 0.85,
+                "d_best": 0.8,
+                "regret_final": 0.0,
+                "stop_plateau_regret": 0.1,
+                "stop_distance_regret": 0.0,
+            }
+        )
+        rows.append(
+            {
+                "variant": "gp",
+                "seed": seed,
+                "p50": 0.30 + 0.04 * (seed - 1),
+                "overestimation": 0.2 + 0.01 * seed,
+                "p100": 0.6,
+                "d_best": 0.8,
+                "regret_final": 0.1,
+                "stop_plateau_regret": 0.1,
+                "stop_distance_regret": 0.1,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_compare_verdict_and_stopping_overview_follow_the_numbers():
+    text = prose.compare_verdict(_runs())
+    assert "(3 seeds each)" in text
+    assert text.index("highest for ensemble+min") < text.index("lowest for")
+    assert (
+        "ensemble+min against mlp, seed by seed: raises the median true score by +0.21 [+0.20, +0.22]"
+        in text
+    )
+    assert "gp against mlp, seed by seed: changes the median true score by" in text
+    assert "(an interval that includes zero: no clear effect)" in text
+    assert "Verdict: ensemble+min gave clearly better designs than mlp" in text
+    assert "gp was fooled less without giving clearly better designs" in text
+    assert "0.85 (ensemble+min, seed 0), above D(best) = 0.80" in text
+    one = prose.compare_verdict(_runs()[lambda d: d["seed"] == 0])
+    assert "(one seed each)" in one and "one seed: no interval" in one
+    assert "no variant gave clearly better" in one and "anecdotes, not results" in one
+    assert "± 0" not in one and "1 seeds" not in one
+    stops = prose.stopping_overview(_runs())
+    assert stops.startswith("Across 9 studies, running to the end left a mean regret of 0.100")
+    assert "Stopping by plateau: mean regret 0.083" in stops and "better on 3, worse on 3" in stops
+    assert "The rule that saves the most regret here is plateau: 0.017 on average." in stops
+    small = _runs().assign(stop_plateau_regret=lambda d: d["regret_final"] - 0.001)
+    assert "No offline rule saves much here: the best, plateau, saves 0.001" in (
+        prose.stopping_overview(small)
+    )
+    worse = _runs()
+    worse.loc[worse["variant"] == "gp", "p50"] -= 0.2  # clearly worse, and fooled less
+    text = prose.compare_verdict(worse)
+    assert "gp (although it was fooled less) did worse than mlp" in text
+    assert "gp was fooled less without" not in text
+    assert "Not applicable: disagreement (no surrogate here has a std)" in stops
+
+
+def test_study_titles_and_run_order(runs, tmp_path):
+    assert prose.study_title(None, "branin", "ensemble", "min", "gradient_ascent", 0) == (
+        "branin · ensemble+min · seed 0"
+    )
+    assert prose.study_title("my study", "branin", "mlp") == "my study"
+    assert prose.study_title(None, "ackley", "mlp", optimizer="cma_es", seed=2) == (
+        "ackley · mlp · cma_es · seed 2"
+    )
+    folders = find_runs(runs)
+    for i, run in enumerate(reversed(folders)):  # the last folder alphabetically ran first
+        os.utime(run / "summary.json", (1_000_000 + i, 1_000_000 + i))
+    assert in_run_order(folders) == list(reversed(folders))
+    text = build_report(runs, tmp_path / "order.html", SMALL).read_text()
+    titles = re.findall(r'<section id="phenomenon-\d">\s*<h3>(.*?)</h3>', text)
+    assert [t.split(" · ")[0] for t in titles] == ["hartmann", "branin", "branin"]
+    assert "seed0:" not in text and ": branin-mlp-gradient_ascent" not in text
+
+
+def test_transfer_caption_names_who_is_fooled():
+    cells = {  # rows: designs from; columns: scored by (two networks, a GP, the oracle)
+        "start designs": {"mlp": 0.4, "mlp2": 0.4, "gp": 0.4, "oracle": 0.4},
+        "mlp": {"mlp": 0.9, "mlp2": 0.8, "gp": 0.3, "oracle": 0.2},
+        "mlp2": {"mlp": 0.55, "mlp2": 0.9, "gp": 0.4, "oracle": 0.3},
+        "gp": {"mlp": 0.4, "mlp2": 0.4, "gp": 0.4, "oracle": 0.4},
+    }
+    df = pd.DataFrame(
+        [
+            {"designs_from": r, "scored_by": c, "mean": v, "median": v, "n": 8}
+            for r, row in cells.items()
+            for c, v in row.items()
+        ]
+    )
+    text = prose.transfer_caption(df)
+    assert (
+        "Designs from mlp: its own surrogate sees a rise of +0.50 over the start designs, the "
+        "oracle -0.20; mlp2 (+0.40) is fooled too, gp (-0.10) sees through them."
+    ) in text
+    assert "Designs from mlp2: its own surrogate sees a rise of +0.50" in text
+    assert "mlp (+0.15) is partly fooled, gp (+0.00) sees through them." in text
+    assert "Designs from gp: its own surrogate sees a rise of +0.00" in text
+    assert "nothing to transfer" in text
+    good = df.copy()
+    good.loc[(good["designs_from"] == "mlp2") & (good["scored_by"] == "oracle"), "mean"] = 0.8
+    text = prose.transfer_caption(good)
+    assert "the oracle +0.40; the oracle agrees, so these designs are no adversarial" in text
+    assert "other surrogates see mlp (+0.15) and gp (+0.00)." in text
+
+
+def test_transfer_by_variant_averages_seeds_and_keeps_the_diagonal_own():
+    from mbo.reporting import views as V
+
+    studies = ["mlp s0", "mlp s1", "gp s0"]
+    own = {"mlp s0": 0.9, "mlp s1": 0.8, "gp s0": 0.5}
+    rows = [{"designs_from": "start designs", "scored_by": c, "mean": 0.4} for c in studies]
+    rows.append({"designs_from": "start designs", "scored_by": "oracle", "mean": 0.4})
+    for i in studies:
+        for j in studies:
+            v = own[i] if i == j else (0.7 if "mlp" in i and "mlp" in j else 0.3)
+            rows.append({"designs_from": i, "scored_by": j, "mean": v})
+        rows.append({"designs_from": i, "scored_by": "oracle", "mean": 0.2})
+    df = pd.DataFrame(rows).assign(median=lambda d: d["mean"], n=8)
+    agg = V.transfer_wide(
+        V.transfer_by_variant(df, {"mlp s0": "mlp", "mlp s1": "mlp", "gp s0": "gp"})
+    )
+    assert list(agg.index) == ["start designs", "mlp", "gp"]
+    assert list(agg.columns) == ["mlp", "gp", "oracle"]
+    assert agg.loc["mlp", "mlp"] == pytest.approx(0.85)  # each mlp on its own designs
+    assert agg.loc["mlp", "gp"] == pytest.approx(0.3) and agg.loc["gp", "mlp"] == pytest.approx(0.3)
+    assert agg.loc["gp", "gp"] == pytest.approx(0.5) and agg.loc["start designs", "mlp"] == 0.4
+    text = prose.transfer_caption(
+        V.transfer_by_variant(df, {"mlp s0": "mlp", "mlp s1": "mlp", "gp s0": "gp"})
+    )
+    assert text.startswith("Designs from mlp: its own surrogate sees a rise of +0.45")

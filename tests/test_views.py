@@ -55,6 +55,8 @@ def _labels(fig: Figure) -> dict[str, list[str]]:
         out["ylabel"].append(ax.get_ylabel())
         leg = ax.get_legend()
         out["legend"] += [t.get_text() for t in leg.get_texts()] if leg is not None else []
+    for leg in fig.legends:  # figure-wide legends (under the axes)
+        out["legend"] += [t.get_text() for t in leg.get_texts()]
     return out
 
 
@@ -161,7 +163,7 @@ def test_figures_are_returned_not_saved(branin, tmp_path, monkeypatch):
         "oracle (true)",
         "surrogate - oracle (red: over-predicts)",
     ]
-    assert len(fig.axes) == 3 + 3  # three maps and their colour bars
+    assert len(fig.axes) == 3 + 2  # three maps, one colour bar for the two score maps, one diff
     assert np.asarray(maps[0].images[0].get_array()).shape == (7, 7)
 
     fig = F.trajectory_figure(branin.curves, branin.summary)
@@ -281,6 +283,9 @@ def test_views_on_a_tiny_molecule_study():
     designs, labels = V.top_designs(res, n=3)
     assert len(designs) == len(labels) == 6
     assert labels[0].startswith("proposed: pred") and labels[-1].startswith("offline best")
+    # the second line names the raw score (QED here), not an unexplained "(raw ...)"
+    assert labels[0].split("\n")[1].startswith("qed: pred") and "(raw" not in labels[0]
+    assert labels[-1].split("\n")[1].startswith("qed: true")
 
 
 # --- exact bounds, over-optimization ------------------------------------------------------
@@ -474,3 +479,86 @@ def test_studies_differing_only_in_seed_are_one_variant(branin, linear):
     df = V.overoptimization_studies([branin, seed7, linear], ["a", "b", "c"])
     assert list(dict.fromkeys(df["variant"])) == ["mlp (2 seeds)", "c"]
     assert df.attrs["distance_unit"] == branin.summary["distance_unit"]
+
+
+# --- what a new reader tripped over ---------------------------------------------------------
+def test_legends_sit_beside_or_under_what_they_explain(branin):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    def drawn(fig):
+        FigureCanvasAgg(fig).draw()
+        return fig.canvas.get_renderer()
+
+    for fig in (
+        F.trajectory_figure(branin.curves, branin.summary),
+        F.overoptimization_figure(V.overoptimization(branin)),
+    ):
+        renderer = drawn(fig)
+        ax = fig.axes[0]
+        legend = ax.get_legend().get_window_extent(renderer)
+        assert legend.x0 >= ax.get_window_extent(renderer).x1  # beside the axes, not on them
+    sweep = V.gradient_sweep(branin, n=9)
+    grid, pts = V.cross_section(branin, n=7)
+    for fig in (F.sweep_figure(sweep), F.cross_section_figure(grid, pts)):
+        renderer = drawn(fig)
+        assert all(ax.get_legend() is None for ax in fig.axes) and len(fig.legends) == 1
+        legend = fig.legends[0].get_window_extent(renderer)
+        assert all(legend.y1 <= ax.get_window_extent(renderer).y0 + 1 for ax in fig.axes)
+
+
+def test_landscape_has_one_colour_bar_with_round_ticks(branin):
+    fig = F.landscape_figure(V.landscape(branin, n=12, n_paths=4))
+    assert len(fig.axes) == 3  # true, surrogate, one shared colour bar
+    ticks = fig.axes[2].get_yticks()
+    assert len(ticks) >= 3
+    assert np.allclose(ticks * 20, np.round(ticks * 20), atol=1e-9)  # multiples of 0.05 at most
+
+
+def test_comparison_figure_counts_seeds_only_where_there_are_several():
+    rows = [
+        {"variant": v, "seed": s, "step": step, "predicted_mean": 0.5, "true_mean": 0.4}
+        for v, seeds in (("mlp", (0,)), ("ensemble", (0, 1)))
+        for s in seeds
+        for step in (0, 10)
+    ]
+    fig = F.comparison_figure(pd.DataFrame(rows), "car: 1 seed")
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["mlp", "ensemble (2 seeds)"]
+    assert "1 seeds" not in fig.axes[0].get_title()
+
+
+def test_walk_and_section_shapes_on_a_study(branin):
+    sweep = V.gradient_sweep(branin, n=21)
+    shape = V.walk_shape(sweep)
+    g = sweep[sweep["direction"] == "gradient"]
+    assert shape["n"] == 21 and shape["t_end"] == pytest.approx(g["t"].max())
+    assert shape["pred_0"] == pytest.approx(g.loc[g["t"] == 0, "predicted_norm"].iloc[0])
+    assert shape["true_peak"] == pytest.approx(g.loc[g["t"] >= 0, "true_norm"].max())
+    assert shape["kind"] in {"tracks", "fooled", "under", "apart"}
+    assert shape["tol"] == pytest.approx(V.TRACK_TOL * sweep.attrs["label_sd"])
+    grid, _ = V.cross_section(branin, n=7)
+    sec = V.section_shape(grid)
+    assert sec["n"] == 49 and sec["clipped"] == int(grid["clipped"].sum())
+    assert sec["over"] == pytest.approx(grid["difference"].max())
+    assert grid.attrs["dim"] == 2 and grid.attrs["n_offline"] == len(branin.offline)
+
+
+def test_linearization_is_exact_for_a_linear_surrogate(linear, branin):
+    from mbo.reporting import prose
+
+    calls = linear.domain.oracle.counts()["calls"]
+    df = V.linearization(linear)
+    assert df["step"].tolist() == list(linear.trajectory.steps)
+    assert df["network_rise"].iloc[0] == 0 and df["linear_rise"].iloc[0] == 0
+    # a linear model is its own first-order expansion, along any path
+    assert np.allclose(df["network_rise"], df["linear_rise"], atol=1e-5)
+    assert (df["linear_error"] < 1e-5).all()
+    t = linear.table[(linear.table["arm"] == "ascent")]
+    true = t.pivot_table(index="step", columns="design_id", values="true_norm")
+    assert df["true_rise"].iloc[-1] == pytest.approx(float((true.iloc[-1] - true.iloc[0]).median()))
+    assert linear.domain.oracle.counts()["calls"] == calls  # no oracle calls
+    assert "almost linearly along the whole path" in prose.linearization_caption(df)
+    mlp = V.linearization(branin)
+    assert (mlp["linear_error"] >= 0).all() and len(mlp) == len(branin.trajectory.steps)
+    fig = F.linearization_figure(mlp)
+    assert fig.axes[0].get_legend() is not None and len(fig.axes[0].lines) == 4

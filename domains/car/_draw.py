@@ -7,19 +7,11 @@ import os
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from . import _blueprint as bp
 from ._sim import SimResult, _start_height, build, simulate
 from ._track import TILE_THICKNESS, make_track
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _rot(theta: float) -> np.ndarray:
@@ -66,7 +58,6 @@ def draw_blueprints(
 ) -> bool:
     """A PNG grid of blueprints (chassis polygon, wheels shaded by density, the ground line
     at the car's resting height) with one label under each; returns ``True``."""
-    plt = _plt()
     designs = bp.as_blueprints(designs)
     n = len(designs)
     labels = list(labels) if labels is not None else [""] * n
@@ -74,7 +65,8 @@ def draw_blueprints(
         raise ValueError(f"got {len(labels)} labels for {n} designs")
     ncols = ncols or min(max(n, 1), 6)
     nrows = max(1, math.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.2 * ncols, 2.4 * nrows), squeeze=False)
+    fig = Figure(figsize=(2.2 * ncols, 2.4 * nrows))  # no pyplot: the caller's backend stays
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     valid = bp.in_bounds(designs) if n else np.zeros(0, bool)
     for i, ax in enumerate(axes.flat):
         ax.set_aspect("equal")
@@ -92,7 +84,6 @@ def draw_blueprints(
         ax.set_xlabel(labels[i], fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return True
 
 
@@ -153,14 +144,14 @@ def _frame_rows(n_rows: int, n_frames: int) -> np.ndarray:
 
 
 def _render_matplotlib(blueprint, res, path, track_seed, n_frames, title) -> None:
-    plt = _plt()
     tr = _poses(res, blueprint)
     track = make_track(int(track_seed), length=max(120.0, float(tr[:, 1].max()) + 20.0))
     span = 3.5
     if str(path).lower().endswith(".gif"):
         from matplotlib.animation import FuncAnimation, PillowWriter
 
-        fig, ax = plt.subplots(figsize=(6, 3))
+        fig = Figure(figsize=(6, 3))
+        ax = fig.subplots()
         rows = _frame_rows(len(tr), max(n_frames, 40))
 
         def frame(k: int) -> None:
@@ -175,10 +166,9 @@ def _render_matplotlib(blueprint, res, path, track_seed, n_frames, title) -> Non
 
         anim = FuncAnimation(fig, frame, frames=len(rows))
         anim.save(path, writer=PillowWriter(fps=10))
-        plt.close(fig)
         return
     rows = _frame_rows(len(tr), n_frames)
-    fig = plt.figure(figsize=(2.4 * len(rows), 5.2))
+    fig = Figure(figsize=(2.4 * len(rows), 5.2))
     gs = fig.add_gridspec(2, len(rows), height_ratios=[1.2, 1])
     for j, r in enumerate(rows):
         ax = fig.add_subplot(gs[0, j])
@@ -207,7 +197,6 @@ def _render_matplotlib(blueprint, res, path, track_seed, n_frames, title) -> Non
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def _render_mujoco(blueprint, res, path, track_seed, sim_time, timestep, n_frames, title) -> Any:

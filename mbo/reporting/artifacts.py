@@ -90,6 +90,18 @@ def save_sweep(
     return df, {"png": png, "data": data, "meta": meta}
 
 
+def save_linearization(
+    result: StudyResult, out: str | Path
+) -> tuple[pd.DataFrame, dict[str, Path]]:
+    """:func:`~mbo.reporting.views.linearization` saved as ``linearization.csv`` +
+    ``linearization.png`` in ``out`` (no oracle calls)."""
+    out = Path(out)
+    df = V.linearization(result)
+    data = save_table(df, out / "linearization.csv")
+    png = save_figure(F.linearization_figure(df), out / "linearization.png")
+    return df, {"png": png, "data": data}
+
+
 def save_cross_section(
     result: StudyResult, out: str | Path, **kwargs: Any
 ) -> tuple[pd.DataFrame, dict[str, Path]]:

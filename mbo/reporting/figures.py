@@ -17,8 +17,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
 
-from .views import NEIGHBOURHOOD, transfer_wide
+from .views import NEIGHBOURHOOD, section_shape, transfer_wide, walk_shape
 
 #: colours of the surrogate's prediction and of the oracle's truth, in every picture.
 PRED, TRUE = "#1f77b4", "#d62728"
@@ -89,9 +90,36 @@ def _headline(summary: dict[str, Any]) -> str:
     )
 
 
-def draw_trajectory(ax: Axes, curves: pd.DataFrame, summary: dict[str, Any]) -> Axes:
+def outside_legend(ax: Axes, fontsize: float = 8) -> None:
+    """``ax``'s legend to the right of it, where it covers no band or line it explains."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=fontsize, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+
+
+def figure_legend(fig: Figure, axes, ncol: int = 4, fontsize: float = 8) -> None:
+    """One legend for the whole figure, below the axes (a constrained-layout figure keeps
+    room for it): the entries of ``axes``, each label once."""
+    seen: dict[str, Any] = {}
+    for ax in np.ravel(axes):
+        for h, lbl in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(lbl, h)
+    if seen:
+        fig.legend(
+            list(seen.values()),
+            list(seen),
+            loc="outside lower center",
+            ncol=min(ncol, len(seen)),
+            fontsize=fontsize,
+            frameon=False,
+        )
+
+
+def draw_trajectory(
+    ax: Axes, curves: pd.DataFrame, summary: dict[str, Any], legend: bool = True
+) -> Axes:
     """Draw predicted vs true normalized score against step on ``ax``: mean line,
-    interquartile band, min-max range; D(best) and the exact bound where known."""
+    interquartile band, min-max range; D(best) and the exact bound where known; the legend
+    beside the axes (``legend=False``: none, for a figure-wide one)."""
     s = curves["step"]
     for col, color, label in (
         ("predicted", PRED, "predicted (surrogate)"),
@@ -131,16 +159,16 @@ def draw_trajectory(ax: Axes, curves: pd.DataFrame, summary: dict[str, Any]) -> 
         f"{summary.get('domain', '')} · {summary.get('surrogate', '')}: {_headline(summary)}",
         fontsize=10,
     )
-    ax.legend(fontsize=8, loc="best")
+    if legend:
+        outside_legend(ax)
     ax.grid(alpha=0.3)
     return ax
 
 
 def trajectory_figure(curves: pd.DataFrame, summary: dict[str, Any]) -> Figure:
     """One study's trajectory (``result.curves``, ``result.summary``)."""
-    fig = Figure(figsize=(7, 4.2), dpi=120)
+    fig = Figure(figsize=(9.5, 4.2), dpi=110, layout="constrained")
     draw_trajectory(fig.subplots(), curves, summary)
-    fig.tight_layout()
     return fig
 
 
@@ -151,36 +179,39 @@ def trajectory_comparison_figure(df: pd.DataFrame, summaries: dict[str, dict[str
     n = len(names)
     cols = min(n, 3)
     rows = math.ceil(n / cols)
-    fig = Figure(figsize=(5.2 * cols, 3.8 * rows), dpi=110)
+    fig = Figure(figsize=(5.2 * cols, 3.8 * rows + 0.8), dpi=100, layout="constrained")
     axes = fig.subplots(rows, cols, sharey=True, squeeze=False)
     for ax, name in zip(axes.ravel(), names, strict=False):
-        draw_trajectory(ax, df[df["study"] == name].reset_index(drop=True), summaries[name])
+        curves = df[df["study"] == name].reset_index(drop=True)
+        draw_trajectory(ax, curves, summaries[name], legend=False)
         ax.set_title(f"{name}\n{ax.get_title()}", fontsize=8)
-        ax.legend(fontsize=6, loc="best")
     for ax in axes.ravel()[n:]:
         ax.axis("off")
+    figure_legend(fig, axes[:, :n] if rows == 1 else axes, ncol=3)
     fig.suptitle("predicted (blue) vs true (red) score against step, per study")
-    fig.tight_layout()
     return fig
 
 
 def comparison_figure(curves: pd.DataFrame, title: str = "") -> Figure:
     """Seed-averaged predicted (dashed) and true (solid) mean curves, one colour per
     ``variant`` (the curves table of :func:`mbo.sweeps.compare.compare`)."""
-    fig = Figure(figsize=(8, 4.8), dpi=120)
+    fig = Figure(figsize=(9.5, 4.8), dpi=110, layout="constrained")
     ax = fig.subplots()
     cmap = mpl.colormaps["tab10" if curves["variant"].nunique() <= 10 else "tab20"]
     for i, (variant, g) in enumerate(curves.groupby("variant", sort=False)):
         m = g.groupby("step")[["predicted_mean", "true_mean"]].mean()
         c = cmap(i % cmap.N)
-        ax.plot(m.index, m["true_mean"], color=c, lw=2, label=f"{variant}")
+        n = int(g["seed"].nunique()) if "seed" in g else 1
+        seeds = f" ({n} seeds)" if n > 1 else ""
+        ax.plot(m.index, m["true_mean"], color=c, lw=2, label=f"{variant}{seeds}")
         ax.plot(m.index, m["predicted_mean"], color=c, lw=1.2, ls="--")
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("normalized score (mean over designs)")
-    ax.set_title(f"{title} — solid: true (oracle), dashed: predicted", fontsize=10)
+    ax.set_title(
+        f"{title + ' — ' if title else ''}solid: true (oracle), dashed: predicted", fontsize=10
+    )
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, ncol=2)
-    fig.tight_layout()
+    outside_legend(ax)
     return fig
 
 
@@ -265,19 +296,18 @@ def draw_overoptimization(ax: Axes, df: pd.DataFrame) -> Axes:
     ax.set_xlabel(distance_label(a.get("distance_unit")))
     ax.set_ylabel("normalized score (mean over designs)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
+    outside_legend(ax, fontsize=7)
     return ax
 
 
 def overoptimization_figure(df: pd.DataFrame, title: str = "") -> Figure:
     """One study's over-optimization picture (:func:`draw_overoptimization`)."""
-    fig = Figure(figsize=(7, 4.2), dpi=120)
+    fig = Figure(figsize=(9.5, 4.2), dpi=110, layout="constrained")
     ax = fig.subplots()
     draw_overoptimization(ax, df)
     ax.set_title(
         title or "over-optimization: score against distance from the offline data", fontsize=10
     )
-    fig.tight_layout()
     return fig
 
 
@@ -294,7 +324,7 @@ def overoptimization_comparison_figure(
     a = df.attrs
     d_best = a.get("d_best") if d_best is None else d_best
     unit = a.get("distance_unit") if unit is None else unit
-    fig = Figure(figsize=(8, 4.8), dpi=120)
+    fig = Figure(figsize=(9.5, 4.8), dpi=110, layout="constrained")
     ax = fig.subplots()
     variants = list(dict.fromkeys(df["variant"]))
     cmap = mpl.colormaps["tab10" if len(variants) <= 10 else "tab20"]
@@ -315,43 +345,44 @@ def overoptimization_comparison_figure(
         fontsize=10,
     )
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, ncol=2)
-    fig.tight_layout()
+    outside_legend(ax)
     return fig
 
 
 # --- 1-D sweep ----------------------------------------------------------------------------
-def _shade_clipped(ax: Axes, t: np.ndarray, clipped: np.ndarray) -> None:
-    if not clipped.any():
-        return
-    dt = (t[1] - t[0]) / 2 if len(t) > 1 else 0.5
-    first = True
-    for ti, c in zip(t, clipped, strict=True):
-        if c:
-            ax.axvspan(
-                ti - dt,
-                ti + dt,
-                color="0.85",
-                lw=0,
-                zorder=0,
-                label="projection clipped" if first else None,
-            )
-            first = False
+#: the sweep picture's title, by what the gradient walk shows (:func:`~mbo.reporting.views.walk_shape`).
+SWEEP_TITLES = {
+    "fooled": "the surrogate climbs, the oracle does not",
+    "tracks": "the surrogate tracks the oracle along this line",
+    "under": "the surrogate stays below the oracle along this line",
+    "apart": "surrogate and oracle differ, but the gap does not grow along the gradient",
+}
+#: the legend entry of the line where a walk leaves the design space.
+LEAVES_LABEL = "walk leaves the design space (beyond: projected back onto it)"
+
+
+def _mark_leaving(ax: Axes, shape: dict[str, Any]) -> None:
+    """A dotted vertical line where the walk first leaves the design space, each way: beyond
+    it every point is projected back into the space (as the optimizer's own steps are)."""
+    for t in (shape["t_leaves"], shape["t_leaves_back"]):
+        if math.isfinite(t):
+            ax.axvline(t, color="0.45", ls=(0, (1, 2)), lw=1.3, label=LEAVES_LABEL)
 
 
 def sweep_figure(df: pd.DataFrame, title: str = "") -> Figure:
     """The 1-D sweep (:func:`~mbo.reporting.views.gradient_sweep`) in two columns (gradient,
     random direction): scores against ``t`` on top, the distance to the nearest offline
-    design below."""
+    design below; one legend under both. The title says what the gradient walk shows
+    (:data:`SWEEP_TITLES`, from :func:`~mbo.reporting.views.walk_shape`)."""
     a = df.attrs
     categorical = (df["predicted_relaxed_norm"] - df["predicted_norm"]).abs().max() > 1e-6
-    fig = Figure(figsize=(12, 6.2), dpi=110)
+    fig = Figure(figsize=(12, 6.4), dpi=100, layout="constrained")
     axes = fig.subplots(2, 2, sharex="col", sharey="row", gridspec_kw={"height_ratios": [3, 1.2]})
     for j, direction in enumerate(("gradient", "random")):
         d = df[df["direction"] == direction]
+        shape = walk_shape(df, direction)
         t = d["t"].to_numpy()
         ax = axes[0, j]
-        _shade_clipped(ax, t, d["clipped"].to_numpy())
         ax.plot(t, d["predicted_norm"], color=PRED, lw=2, label="surrogate (decoded design)")
         if categorical:
             ax.plot(
@@ -373,38 +404,75 @@ def sweep_figure(df: pd.DataFrame, title: str = "") -> Figure:
         bound = d["bound_norm"].to_numpy(dtype=float)
         if np.isfinite(bound).any():  # the exact bound of each point's design
             ax.plot(t, bound, color="gray", ls=":", lw=1.2, label="exact upper bound")
+        _mark_leaving(ax, shape)
         what = "gradient direction" if direction == "gradient" else "a random direction"
         if direction == "gradient" and a.get("zero_gradient"):
             what = "gradient is zero here: a second random direction"
         ax.set_title(f"along {what}", fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
         ax2 = axes[1, j]
-        ax2.plot(t, d["offline_distance"], color="0.3", lw=1.5)
+        ax2.plot(t, d["offline_distance"], color="0.3", lw=1.5, label="distance to the data")
         ax2.axhline(
             a["offline_spacing"], color="0.3", ls="--", lw=1, label="typical offline spacing"
         )
+        _mark_leaving(ax2, shape)
         ax2.axvline(0, color="k", lw=0.8)
         ax2.set_xlabel("t (distance walked, optimizer coordinates)")
         ax2.grid(alpha=0.3)
-        ax2.legend(fontsize=7, loc="upper center")
     axes[0, 0].set_ylabel("normalized score")
     axes[1, 0].set_ylabel("to nearest\noffline design")
+    figure_legend(fig, axes, ncol=4)
+    kind = walk_shape(df, "gradient")["kind"]
     fig.suptitle(
-        title
-        or f"1-D sweep from design {a['design_id']} (step {a['step']}): the model extrapolates "
-        "linearly, the world does not",
+        title or f"1-D sweep from design {a['design_id']} (step {a['step']}): {SWEEP_TITLES[kind]}",
         fontsize=11,
     )
-    fig.tight_layout()
+    return fig
+
+
+# --- linearity along the path ------------------------------------------------------------
+def linearization_figure(df: pd.DataFrame, title: str = "") -> Figure:
+    """:func:`~mbo.reporting.views.linearization`: the surrogate's rise along the optimizer's
+    path (blue), the rise the straight line through its start gradient predicts (blue,
+    dashed), and the oracle's change (red), medians over the designs, against the step."""
+    fig = Figure(figsize=(9.5, 4.0), dpi=100, layout="constrained")
+    ax = fig.subplots()
+    ax.plot(df["step"], df["network_rise"], color=PRED, lw=2, label="surrogate: rise since start")
+    ax.plot(
+        df["step"],
+        df["linear_rise"],
+        color=PRED,
+        lw=1.5,
+        ls="--",
+        label="straight line through its start gradient",
+    )
+    ax.plot(
+        df["step"],
+        df["true_rise"],
+        color=TRUE,
+        lw=2,
+        marker=".",
+        label="oracle: change since start",
+    )
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("normalized score change\n(median over designs)")
+    ax.set_title(
+        title or "how linear is the surrogate along the path the optimizer took?", fontsize=10
+    )
+    ax.grid(alpha=0.3)
+    outside_legend(ax)
     return fig
 
 
 # --- 2-D cross-section --------------------------------------------------------------------
 def cross_section_figure(grid: pd.DataFrame, points: pd.DataFrame, title: str = "") -> Figure:
     """The cross-section (:func:`~mbo.reporting.views.cross_section`) as three maps:
-    surrogate, oracle (one colour scale), and their difference."""
+    surrogate and oracle on one colour scale (one colour bar), and their difference; one
+    legend under the maps. Where the whole plane lies within the offline data's
+    neighbourhood, the first map says so with the numbers instead of drawing the line."""
     at = grid.attrs
+    shape = section_shape(grid)
     n = int(round(math.sqrt(len(grid))))
     a = grid["a"].to_numpy().reshape(n, n)
     b = grid["b"].to_numpy().reshape(n, n)
@@ -418,7 +486,7 @@ def cross_section_figure(grid: pd.DataFrame, points: pd.DataFrame, title: str = 
     hi = hi if hi > lo else lo + 1e-6
     m = float(np.nanmax(np.abs(diff))) if np.isfinite(diff).any() else 1.0
     m = m if m > 0 else 1e-6
-    fig = Figure(figsize=(16, 5), dpi=110)
+    fig = Figure(figsize=(16, 5.6), dpi=100, layout="constrained")
     axes = fig.subplots(1, 3, sharey=True)
     specs = (
         (pred, "surrogate prediction", "viridis", lo, hi),
@@ -429,32 +497,30 @@ def cross_section_figure(grid: pd.DataFrame, points: pd.DataFrame, title: str = 
     path_pts = points[points["kind"] == "path"]
     extent = (a.min(), a.max(), b.min(), b.max())
     level = at.get("neighbourhood_level", math.nan)
+    images = []
     for ax, (z, name, cmap, vmin, vmax) in zip(axes, specs, strict=True):
-        im = ax.imshow(
-            np.ma.masked_invalid(z),
-            origin="lower",
-            extent=extent,
-            cmap=cmap,
-            vmin=vmin,
-            vmax=vmax,
-            aspect="auto",
-            interpolation="nearest",
+        images.append(
+            ax.imshow(
+                np.ma.masked_invalid(z),
+                origin="lower",
+                extent=extent,
+                cmap=cmap,
+                vmin=vmin,
+                vmax=vmax,
+                aspect="auto",
+                interpolation="nearest",
+            )
         )
-        fig.colorbar(im, ax=ax, label="normalized score")
         if math.isfinite(level) and dist.min() < level < dist.max():
             ax.contour(a, b, dist, levels=[level], colors="w", linewidths=1.4, linestyles="--")
-        elif math.isfinite(level) and dist.max() <= level and ax is axes[0]:
-            ax.text(
-                0.02,
-                0.98,
-                "the whole plane is near the offline data",
-                transform=ax.transAxes,
-                va="top",
-                fontsize=7,
-                bbox={"fc": "w", "alpha": 0.8, "lw": 0},
-            )
+            if ax is axes[0]:
+                ax.plot(
+                    [], [], color="w", ls="--", lw=1.4, label="edge of the data's neighbourhood"
+                )
         if 0 < clipped.mean() < 1:
             ax.contour(a, b, clipped, levels=[0.5], colors="0.6", linewidths=1, linestyles=":")
+            if ax is axes[0]:
+                ax.plot([], [], color="0.6", ls=":", lw=1, label="edge of the design space")
         ax.scatter(
             off["a"],
             off["b"],
@@ -462,24 +528,55 @@ def cross_section_figure(grid: pd.DataFrame, points: pd.DataFrame, title: str = 
             c="k",
             alpha=0.5,
             marker="o",
-            label=f"{len(off)} offline designs near the plane (projected)",
+            label=f"{len(off)} offline designs near the plane (projected)"
+            if ax is axes[0]
+            else None,
         )
-        ax.plot(path_pts["a"], path_pts["b"], color="#ff7f0e", lw=1.6, label="its ascent path")
-        ax.scatter([0], [0], s=60, c="w", edgecolors="k", zorder=4, label="the design")
+        ax.plot(
+            path_pts["a"],
+            path_pts["b"],
+            color="#ff7f0e",
+            lw=1.6,
+            label="its ascent path" if ax is axes[0] else None,
+        )
+        ax.scatter(
+            [0],
+            [0],
+            s=60,
+            c="w",
+            edgecolors="k",
+            zorder=4,
+            label="the design" if ax is axes[0] else None,
+        )
         ax.set_xlim(extent[0], extent[1])
         ax.set_ylim(extent[2], extent[3])
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("a: along the gradient")
+    fig.colorbar(images[0], ax=list(axes[:2]), label="normalized score (both maps)", pad=0.01)
+    fig.colorbar(images[2], ax=axes[2], label="predicted - true (normalized)", pad=0.01)
+    if math.isfinite(level) and dist.max() <= level:
+        axes[0].text(
+            0.02,
+            0.98,
+            f"every point is within {level:.2g} of some offline design\n"
+            f"({at.get('neighbourhood', NEIGHBOURHOOD):g}x the data's typical spacing): "
+            "no edge to draw",
+            transform=axes[0].transAxes,
+            va="top",
+            fontsize=7,
+            bbox={"fc": "w", "alpha": 0.8, "lw": 0},
+        )
     axes[0].set_ylabel("b: random orthogonal direction")
-    axes[0].legend(fontsize=7, loc="lower left", framealpha=0.85)
+    figure_legend(fig, axes[:1], ncol=5)
+    clip_note = (
+        f"; {shape['clipped']} of {shape['n']} points outside the design space (projected back)"
+        if shape["clipped"]
+        else ""
+    )
     fig.suptitle(
-        title
-        or f"cross-section around design {at['design_id']} (step {at['step']}); white dashed: "
-        f"{at.get('neighbourhood', NEIGHBOURHOOD):g}x the typical offline spacing from the data; "
-        "grey dotted: clipping",
+        title or f"cross-section around design {at['design_id']} (step {at['step']}){clip_note}",
         fontsize=10,
     )
-    fig.tight_layout()
     return fig
 
 
@@ -533,16 +630,18 @@ def landscape_figure(data: dict[str, Any]) -> Figure:
     xs, off, k = data["paths"], data["offline"], data["k"]
     p = xs.shape[1]
     both = np.concatenate([data["true"].ravel(), data["predicted"].ravel()])
-    levels = np.linspace(np.nanmin(both), np.nanmax(both), 31)
-    fig = Figure(figsize=(12, 5), dpi=110)
+    both = both[np.isfinite(both)]
+    lo, hi = (float(both.min()), float(both.max())) if len(both) else (0.0, 1.0)
+    levels = MaxNLocator(nbins=24).tick_values(lo, hi if hi > lo else lo + 1e-6)
+    fig = Figure(figsize=(12, 5.4), dpi=100, layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
+    cf = None
     for ax, key, title in (
         (axes[0], "true", "true (oracle)"),
         (axes[1], "predicted", f"surrogate ({data['surrogate']})"),
     ):
         z = data[key]
-        cf = ax.contourf(data["x0"], data["x1"], z, levels=levels, cmap="viridis")
-        fig.colorbar(cf, ax=ax, label="normalized score (shared scale)")
+        cf = ax.contourf(data["x0"], data["x1"], z, levels=levels, cmap="viridis", extend="both")
         ax.contour(
             data["x0"], data["x1"], z, levels=[cut], colors="w", linewidths=1.2, linestyles="--"
         )
@@ -562,8 +661,9 @@ def landscape_figure(data: dict[str, Any]) -> Figure:
         )
         ax.set_title(f"{title}; dashed: level of D(best)", fontsize=10)
         ax.set_xlabel("x0")
+    cbar = fig.colorbar(cf, ax=list(axes), label="normalized score (one scale for both)", pad=0.01)
+    cbar.set_ticks(MaxNLocator(nbins=8).tick_values(lo, hi))
     axes[0].set_ylabel("x1")
-    axes[0].legend(fontsize=7, loc="lower left", framealpha=0.8)
+    figure_legend(fig, axes[:1], ncol=3)
     fig.suptitle(f"{data['domain']}: where gradient ascent went ({p} of {k} designs)")
-    fig.tight_layout()
     return fig

@@ -13,7 +13,9 @@ and :mod:`mbo.reporting.artifacts` saves both, the data beside its picture.
 - :func:`stopping_rules` -- each offline stopping rule's checkpoint and regret, beside the
   final checkpoint's and the true-score peak.
 - :func:`gradient_sweep` -- a 1-D walk from one design along the surrogate's input gradient
-  and along a random direction: the surrogate rises linearly, the oracle does not.
+  and along a random direction; :func:`walk_shape` says in numbers what it shows.
+- :func:`linearization` -- the surrogate along the optimizer's own path against the straight
+  line through its gradient at the start: how linear the surrogate is where ascent went.
 - :func:`cross_section` -- 2-D maps (surrogate, oracle, difference) on the plane spanned by the
   gradient and a random orthogonal direction, with the offline data's neighbourhood marked.
 - :func:`transfer_matrix` -- designs optimized against surrogate A, scored by surrogate B and
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,7 +51,7 @@ from torch import Tensor
 
 from domains import BoxSpace, Domain
 
-from ..evaluation import STOPPING_RULES, predict_batched
+from ..evaluation import STOPPING_RULES, predict_batched, surrogate_device
 from ..study import StudyResult
 from .geometry import (
     coordinates_note,
@@ -80,7 +83,10 @@ def domain_key(result: StudyResult) -> str:
 
 
 def _reference_lines(result: StudyResult) -> dict[str, float]:
-    return {"d_best": float(result.domain.normalize(result.offline.y.max()))}
+    """D(best) and the offline labels' standard deviation, normalized: the yardsticks the
+    captions measure gaps with."""
+    y = np.asarray(result.domain.normalize(np.asarray(result.offline.y, dtype=np.float64)))
+    return {"d_best": float(y.max()), "label_sd": float(y.std())}
 
 
 def _ascent(table: pd.DataFrame) -> pd.DataFrame:
@@ -260,8 +266,8 @@ def overoptimization_comparison(curves: pd.DataFrame) -> pd.DataFrame:
 
 def variant_labels(results: Sequence[StudyResult], labels: Sequence[str]) -> list[str]:
     """One variant label per study: studies whose specs differ only in ``seed`` (and
-    ``name``) are one variant, labelled ``<surrogate> (n seeds)`` (``-<objective>`` added for
-    an objective other than the mean); a study alone keeps its own label."""
+    ``name``) are one variant, labelled ``<surrogate> (n seeds)`` (``+<objective>`` added for
+    an objective other than the mean, as in ``mbo compare``); a study alone keeps its own label."""
     keys = [
         json.dumps(
             {k: v for k, v in r.spec.to_dict().items() if k not in ("seed", "name")},
@@ -280,7 +286,7 @@ def variant_labels(results: Sequence[StudyResult], labels: Sequence[str]) -> lis
             out.append(labels[i])
             continue
         spec = results[i].spec
-        what = spec.surrogate + ("" if spec.objective == "mean" else f"-{spec.objective}")
+        what = spec.surrogate + ("" if spec.objective == "mean" else f"+{spec.objective}")
         seeds = len({results[j].spec.seed for j in group})
         out.append(f"{what} ({seeds} seeds)" if seeds > 1 else f"{what} ({len(group)} runs)")
     taken: dict[str, str] = {}
@@ -288,6 +294,25 @@ def variant_labels(results: Sequence[StudyResult], labels: Sequence[str]) -> lis
         if taken.setdefault(lbl, key) != key:  # two variants would share a label
             out[i] = f"{lbl} [{labels[members[key][0]]}]"
     return out
+
+
+def runs_table(results: Sequence[StudyResult], labels: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per study: ``variant`` (:func:`variant_labels` without its seed count, so the
+    seeds of one variant share it), ``seed``, ``study`` (its label) and every numeric value of
+    its summary (``p100``, ``p50``, ``overestimation``, ``stop_<rule>_regret``...): the table
+    :func:`mbo.reporting.prose.compare_verdict` and :func:`~mbo.reporting.prose.stopping_overview`
+    read, as :func:`mbo.sweeps.compare.compare` returns it for a comparison."""
+    labels = list(labels) if labels is not None else [study_label(r) for r in results]
+    variants = [re.sub(r" \(\d+ (seeds|runs)\)$", "", v) for v in variant_labels(results, labels)]
+    rows = []
+    for r, lbl, v in zip(results, labels, variants, strict=True):
+        numbers = {
+            k: float(x)
+            for k, x in r.summary.items()
+            if isinstance(x, int | float) and not isinstance(x, bool)
+        }
+        rows.append({"variant": v, "seed": r.spec.seed, "study": lbl, **numbers})
+    return pd.DataFrame(rows)
 
 
 def overoptimization_studies(
@@ -427,8 +452,193 @@ def gradient_sweep(
         "coordinates": coordinates_note(result),
         **_reference_lines(result),
         "offline_spacing": study_geometry(result).offline_spacing(),
+        "distance_unit": study_geometry(result).unit,
     }
     return table
+
+
+#: how close (in offline label sd) the surrogate must stay to the oracle along a whole walk
+#: to "track" it, and how much faster than the oracle it must rise to be "fooled".
+TRACK_TOL = 0.25
+
+
+def _r2_of_line(t: np.ndarray, v: np.ndarray) -> float:
+    """R² of the least-squares line through ``(t, v)`` (finite points; ``nan`` if < 3 or flat)."""
+    ok = np.isfinite(t) & np.isfinite(v)
+    t, v = t[ok], v[ok]
+    if len(t) < 3 or np.ptp(v) == 0 or np.ptp(t) == 0:
+        return math.nan
+    fit = np.polyval(np.polyfit(t, v, 1), t)
+    return float(1 - ((v - fit) ** 2).sum() / ((v - v.mean()) ** 2).sum())
+
+
+def _argmax(t: np.ndarray, v: np.ndarray) -> tuple[float, float]:
+    """``(max, t at max)`` over the finite values of ``v`` (``nan, nan`` if none)."""
+    ok = np.isfinite(v)
+    if not ok.any():
+        return math.nan, math.nan
+    i = int(np.flatnonzero(ok)[np.argmax(v[ok])])
+    return float(v[i]), float(t[i])
+
+
+def walk_shape(df: pd.DataFrame, direction: str = "gradient") -> dict[str, Any]:
+    """What one walk of :func:`gradient_sweep` shows, in numbers, for captions written from
+    the data (:func:`mbo.reporting.prose.sweep_caption`).
+
+    On the forward half (``t >= 0``, the way the optimizer goes along the gradient):
+    ``t_end``; the surrogate's and the oracle's values at ``t = 0`` (``pred_0``, ``true_0``)
+    and at the end (``pred_end``, ``true_end``), their highest values and where
+    (``pred_peak``/``t_pred_peak``, ``true_peak``/``t_true_peak``), ``pred_r2``/``true_r2``
+    (R² of a straight line through each: 1 = perfectly linear), ``t_crosses_bound`` (first
+    ``t`` where the prediction exceeds the point's exact upper bound; ``nan`` if never or
+    unknown). Over the whole walk: ``gap_max`` (largest ``|pred - true|``), ``gap_mean``
+    (mean ``pred - true``), ``pred_range``/``true_range`` (max - min), ``n``, ``clipped``
+    (points the projection pulled back into the space), ``t_leaves`` / ``t_leaves_back``
+    (first clipped ``t`` going forward / backward; ``nan`` if none), ``invalid``. Also on
+    the forward half: ``true_min``/``t_true_min`` (the oracle's lowest value and where) and
+    ``true_median`` (its median for ``t > 0``); and, for the stretch before the walk first
+    leaves the design space, ``n_inside`` points and ``pred_r2_inside``/``true_r2_inside``.
+
+    The *climb* is the forward walk up to the surrogate's highest point: ``true_at_pred_peak``
+    (the oracle there), ``pred_r2_climb``/``true_r2_climb`` (R² of a line over the climb) and
+    ``gap_open`` (how much ``pred - true`` grew from ``t = 0`` to the top of the climb).
+
+    ``kind`` sorts the picture, with ``tol`` = :data:`TRACK_TOL` offline label sd:
+    ``"tracks"`` (the two never differ by more than ``tol``), ``"fooled"`` (the surrogate
+    climbs by more than ``tol`` and ``pred - true`` opens by more than ``tol`` on the way up),
+    ``"under"`` (the surrogate sits below the oracle by more than ``tol`` on average),
+    ``"apart"`` (they differ, but the gap does not open as the surrogate climbs).
+    """
+    d = df[df["direction"] == direction].sort_values("t", kind="stable")
+    if d.empty:
+        raise ValueError(f"the sweep has no {direction!r} walk")
+    t = d["t"].to_numpy(dtype=float)
+    p = d["predicted_norm"].to_numpy(dtype=float)
+    y = d["true_norm"].to_numpy(dtype=float)
+    bound = (
+        d["bound_norm"].to_numpy(dtype=float) if "bound_norm" in d else np.full(len(d), math.nan)
+    )
+    clipped = d["clipped"].to_numpy(dtype=bool) if "clipped" in d else np.zeros(len(d), bool)
+    fwd = t >= -1e-12
+    i0 = int(np.argmin(np.abs(t)))
+    i1 = int(np.flatnonzero(fwd)[-1])
+    sd = _num(df.attrs.get("label_sd"))
+    tol = TRACK_TOL * (sd if math.isfinite(sd) and sd > 0 else 0.2)
+    gap = p - y
+    pred_peak, t_pred_peak = _argmax(t[fwd], p[fwd])
+    true_peak, t_true_peak = _argmax(t[fwd], y[fwd])
+    true_low, t_true_low = _argmax(t[fwd], -y[fwd])
+    over = fwd & np.isfinite(bound) & (p > bound + 1e-9)
+    # the forward walk while it is still inside the design space (before the first clip)
+    first_clip = np.flatnonzero(fwd & clipped)
+    inside = fwd & (t < t[first_clip[0]]) if len(first_clip) else fwd
+    ahead = fwd & (t > 1e-12)
+    out: dict[str, Any] = {
+        "direction": direction,
+        "t_end": float(t[i1]),
+        "pred_0": float(p[i0]),
+        "true_0": float(y[i0]),
+        "pred_end": float(p[i1]),
+        "true_end": float(y[i1]),
+        "pred_peak": pred_peak,
+        "t_pred_peak": t_pred_peak,
+        "true_peak": true_peak,
+        "t_true_peak": t_true_peak,
+        "true_min": -true_low,
+        "t_true_min": t_true_low,
+        "true_median": float(np.nanmedian(y[ahead])) if np.isfinite(y[ahead]).any() else math.nan,
+        "pred_r2": _r2_of_line(t[fwd], p[fwd]),
+        "true_r2": _r2_of_line(t[fwd], y[fwd]),
+        "n_inside": int(inside.sum()),
+        "pred_r2_inside": _r2_of_line(t[inside], p[inside]),
+        "true_r2_inside": _r2_of_line(t[inside], y[inside]),
+        "t_crosses_bound": float(t[over].min()) if over.any() else math.nan,
+        "bound_0": float(bound[i0]),
+        "gap_max": float(np.nanmax(np.abs(gap))) if np.isfinite(gap).any() else math.nan,
+        "gap_mean": float(np.nanmean(gap)) if np.isfinite(gap).any() else math.nan,
+        "pred_range": float(np.nanmax(p) - np.nanmin(p)) if np.isfinite(p).any() else math.nan,
+        "true_range": float(np.nanmax(y) - np.nanmin(y)) if np.isfinite(y).any() else math.nan,
+        "n": len(d),
+        "clipped": int(clipped.sum()),
+        "t_leaves": float(t[clipped & fwd].min()) if (clipped & fwd).any() else math.nan,
+        "t_leaves_back": float(t[clipped & ~fwd].max()) if (clipped & ~fwd).any() else math.nan,
+        "invalid": int((~d["valid"].astype(bool)).sum()) if "valid" in d else 0,
+        "tol": tol,
+        "label_sd": sd,
+    }
+    # the climb: from t = 0 to where the surrogate is highest going forward
+    at_peak = int(np.flatnonzero(t == t_pred_peak)[0]) if math.isfinite(t_pred_peak) else i0
+    climb = fwd & (t <= t[at_peak] + 1e-12)
+    out["true_at_pred_peak"] = float(y[at_peak])
+    out["pred_r2_climb"] = _r2_of_line(t[climb], p[climb])
+    out["true_r2_climb"] = _r2_of_line(t[climb], y[climb])
+    gap_open = (out["pred_peak"] - out["true_at_pred_peak"]) - (out["pred_0"] - out["true_0"])
+    climbs = math.isfinite(out["pred_peak"]) and out["pred_peak"] - out["pred_0"] > tol
+    if math.isfinite(out["gap_max"]) and out["gap_max"] <= tol:
+        kind = "tracks"
+    elif climbs and math.isfinite(gap_open) and gap_open > tol:
+        kind = "fooled"
+    elif math.isfinite(out["gap_mean"]) and out["gap_mean"] < -tol:
+        kind = "under"
+    else:
+        kind = "apart"
+    out["kind"] = kind
+    out["gap_open"] = gap_open
+    return out
+
+
+# --- linearity along the path ------------------------------------------------------------
+def linearization(result: StudyResult) -> pd.DataFrame:
+    """How linear is the surrogate along the path the optimizer actually took? At every
+    checkpoint, each design's prediction against the straight line through the surrogate's
+    gradient at its start: ``f(x0) + grad f(x0) . (x - x0)`` (relaxed features, as the
+    optimizer sees them; normalized units). No oracle calls: the true scores come from the
+    audit table.
+
+    One row per step: ``network_rise`` (median over the designs of ``f(x) - f(x0)``),
+    ``linear_rise`` (median of the first-order prediction of that rise), ``linear_error``
+    (median of ``|f(x) - first-order|``), ``true_rise`` (median of the oracle's change since
+    the start, scored designs only) and ``n``.
+    """
+    x = result.trajectory.x.detach().cpu().float()  # (C, K, *shape)
+    dev = surrogate_device(result.surrogate)
+    space, domain = result.domain.space, result.domain
+    x0 = x[0].to(dev).requires_grad_(True)
+    with torch.enable_grad():
+        f0 = result.surrogate(space.features(x0, hard=False))
+        (g,) = torch.autograd.grad(f0.sum(), x0)
+    g = g.detach().cpu()
+    f0 = f0.detach().cpu().double().numpy()
+    with torch.no_grad():
+        f = np.stack(
+            [
+                result.surrogate(space.features(xc.to(dev), hard=False)).cpu().double().numpy()
+                for xc in x
+            ]
+        )
+    lin = f0[None] + ((x - x[0][None]) * g[None]).flatten(2).sum(-1).double().numpy()
+    fn, ln, f0n = (np.asarray(domain.normalize(v)) for v in (f, lin, f0))
+    t = _ascent(result.table)
+    true = t.pivot_table(index="step", columns="design_id", values="true_norm", aggfunc="mean")
+    steps = [int(s) for s in result.trajectory.steps]
+    true = true.reindex(index=steps)
+    true_rise = true.to_numpy() - true.to_numpy()[:1]
+    rows = []
+    for c, step in enumerate(steps):
+        tr = true_rise[c]
+        rows.append(
+            {
+                "step": step,
+                "network_rise": float(np.median(fn[c] - f0n)),
+                "linear_rise": float(np.median(ln[c] - f0n)),
+                "linear_error": float(np.median(np.abs(fn[c] - ln[c]))),
+                "true_rise": float(np.nanmedian(tr)) if np.isfinite(tr).any() else math.nan,
+                "n": int(fn.shape[1]),
+            }
+        )
+    df = pd.DataFrame(rows)
+    df.attrs = {"view": "linearization", "label_sd": _reference_lines(result)["label_sd"]}
+    return df
 
 
 # --- 2-D cross-section --------------------------------------------------------------------
@@ -441,6 +651,7 @@ def cross_section(
     seed: int = 0,
     n_near: int = 40,
     max_points: int = 500,
+    progress: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Surrogate and oracle on the plane ``x + a * g + b * r`` around one design.
 
@@ -453,7 +664,8 @@ def cross_section(
     true, normalized). ``points``: offline designs near the plane (``kind="offline"``: those
     whose out-of-plane distance ``residual`` is below the typical offline spacing, at most
     ``max_points``, at least the ``n_near`` nearest) and the design's own trajectory
-    (``kind="path"``), projected onto the plane. One oracle call (the grid).
+    (``kind="path"``), projected onto the plane. One oracle call (the grid); with
+    ``progress`` one per grid row instead, under a progress bar (slow oracles: the car).
     """
     if n < 3:
         raise ValueError(f"n must be >= 3, got {n}")
@@ -467,7 +679,17 @@ def cross_section(
     a, b = aa.reshape(-1), bb.reshape(-1)
     shape1 = (-1, *[1] * x0.ndim)
     disp = a.view(shape1) * g + b.view(shape1) * r
-    grid = score_points(result, displace(x0, scale, disp))
+    points_raw = displace(x0, scale, disp)
+    if progress:
+        from tqdm.auto import tqdm
+
+        rows = [
+            score_points(result, points_raw[i : i + n])
+            for i in tqdm(range(0, len(points_raw), n), desc="cross-section rows", leave=False)
+        ]
+        grid = pd.concat(rows, ignore_index=True)
+    else:
+        grid = score_points(result, points_raw)
     grid.insert(0, "b", b.numpy().astype(np.float64))
     grid.insert(0, "a", a.numpy().astype(np.float64))
     grid["difference"] = grid["predicted_norm"] - grid["true_norm"]
@@ -512,8 +734,49 @@ def cross_section(
         "offline_spacing": spacing,
         "neighbourhood": NEIGHBOURHOOD,
         "neighbourhood_level": NEIGHBOURHOOD * spacing,
+        "distance_unit": study_geometry(result).unit,
+        "n_offline": len(result.offline),
+        "dim": int(result.domain.space.dim),
     }
     return grid, points
+
+
+def section_shape(grid: pd.DataFrame) -> dict[str, Any]:
+    """What a :func:`cross_section` grid shows, in numbers, for captions written from the
+    data: ``n`` (grid points), ``clipped`` (points outside the space, projected back),
+    ``dist_min``/``dist_max`` (distance to the nearest offline design over the grid),
+    ``level`` (the neighbourhood: :data:`NEIGHBOURHOOD` x the typical offline spacing),
+    ``near_share`` (share of the grid within it), ``n_far`` (grid points beyond it), ``over`` (largest ``predicted - true``),
+    ``over_a``/``over_b`` (where), ``over_share`` (share of grid points where the surrogate
+    over-predicts by more than ``tol`` = :data:`TRACK_TOL` offline label sd), ``over_ahead``
+    (of those, the share on the gradient's side, ``a > 0``), ``under`` (largest
+    ``true - predicted``) and ``tol``."""
+    a = grid.attrs
+    dist = grid["offline_distance"].to_numpy(dtype=float)
+    diff = grid["difference"].to_numpy(dtype=float)
+    level = _num(a.get("neighbourhood_level"))
+    sd = _num(a.get("label_sd"))
+    tol = TRACK_TOL * (sd if math.isfinite(sd) and sd > 0 else 0.2)
+    finite = np.isfinite(diff)
+    i = int(np.flatnonzero(finite)[np.argmax(diff[finite])]) if finite.any() else None
+    big = finite & (diff > tol)
+    ahead = grid["a"].to_numpy(dtype=float) > 0
+    return {
+        "n": len(grid),
+        "clipped": int(grid["clipped"].astype(bool).sum()),
+        "dist_min": float(np.nanmin(dist)) if len(dist) else math.nan,
+        "dist_max": float(np.nanmax(dist)) if len(dist) else math.nan,
+        "level": level,
+        "near_share": float((dist <= level).mean()) if math.isfinite(level) else math.nan,
+        "n_far": int((dist > level).sum()) if math.isfinite(level) else 0,
+        "over": float(diff[i]) if i is not None else math.nan,
+        "over_a": float(grid["a"].iloc[i]) if i is not None else math.nan,
+        "over_b": float(grid["b"].iloc[i]) if i is not None else math.nan,
+        "over_share": float(big.mean()) if len(diff) else math.nan,
+        "over_ahead": float((big & ahead).sum() / big.sum()) if big.any() else math.nan,
+        "under": float(-np.nanmin(diff)) if finite.any() else math.nan,
+        "tol": tol,
+    }
 
 
 # --- transfer matrix ----------------------------------------------------------------------
@@ -591,6 +854,112 @@ def transfer_wide(df: pd.DataFrame, stat: str = "mean") -> pd.DataFrame:
     return df.pivot(index="designs_from", columns="scored_by", values=stat).loc[rows, cols]
 
 
+def transfer_pairs(df: pd.DataFrame) -> pd.DataFrame:
+    """The transfer matrix as rises over the shared start designs, one row per (designs from
+    A, scored by B) with B another surrogate: ``designs_from``, ``scored_by``, ``rise`` (B's
+    mean score of A's final designs minus its score of the start designs), ``own`` (A's rise
+    on its own designs), ``true`` (the oracle's rise) and ``share`` (``rise / own``; ``nan``
+    where ``own`` is not positive). Needs the ``start designs`` row."""
+    w = transfer_wide(df)
+    if "start designs" not in w.index:
+        raise ValueError("transfer_pairs needs the 'start designs' row (start_row=True)")
+    rise = w - w.loc["start designs"]
+    rows = []
+    for a in w.index:
+        if a == "start designs" or a not in w.columns:
+            continue
+        own = float(rise.loc[a, a])
+        for b in w.columns:
+            if b in ("oracle", a):
+                continue
+            r = float(rise.loc[a, b])
+            rows.append(
+                {
+                    "designs_from": a,
+                    "scored_by": b,
+                    "rise": r,
+                    "own": own,
+                    "true": float(rise.loc[a, "oracle"]),
+                    "share": r / own if own > 0 else math.nan,
+                }
+            )
+    return pd.DataFrame(rows, columns=["designs_from", "scored_by", "rise", "own", "true", "share"])
+
+
+def transfer_by_variant(df: pd.DataFrame, variants: dict[str, str]) -> pd.DataFrame:
+    """The long transfer matrix of :func:`transfer_matrix` averaged over the studies of each
+    variant (``variants`` maps each study label to its variant, e.g. the seeds of one
+    surrogate): the cell (A, B) is the mean over studies ``i`` of A and ``j`` of B, ``i != j``,
+    of ``j``'s surrogate scoring ``i``'s final designs; the diagonal (A, A) is the mean of
+    each study's own surrogate on its own designs; ``start designs`` and ``oracle`` are
+    averaged likewise. Same columns as :func:`transfer_matrix` (``median`` and ``n`` are the
+    cells' means and sums)."""
+    w = transfer_wide(df)
+    n = transfer_wide(df, "n")
+    order = list(dict.fromkeys(variants[c] for c in w.columns if c != "oracle"))
+    members = {v: [c for c in w.columns if c != "oracle" and variants[c] == v] for v in order}
+    rows = []
+    sources = ["start designs"] if "start designs" in w.index else []
+    for src in sources + order:
+        studies = [src] if src == "start designs" else members[src]
+        for col in [*order, "oracle"]:
+            cells = [
+                (i, j)
+                for i in studies
+                for j in (["oracle"] if col == "oracle" else members[col])
+                if col == "oracle" or src == "start designs" or (i == j) == (src == col)
+            ]
+            vals = [float(w.loc[i, j]) for i, j in cells]
+            counts = [int(n.loc[i, j]) for i, j in cells]
+            rows.append(
+                {
+                    "designs_from": src,
+                    "scored_by": col,
+                    "mean": float(np.mean(vals)) if vals else math.nan,
+                    "median": float(np.mean(vals)) if vals else math.nan,
+                    "n": int(sum(counts)),
+                }
+            )
+    out = pd.DataFrame(rows)
+    out.attrs = {"view": "transfer_by_variant", "studies": order}
+    return out
+
+
+def transfer_rises(df: pd.DataFrame) -> pd.DataFrame:
+    """How much each study's final designs rose above the shared start designs, by their own
+    surrogate, by the other surrogates and by the oracle: the transfer matrix read row by
+    row (it needs the ``start designs`` row of :func:`transfer_matrix`).
+
+    One row per study: ``designs_from``, ``own`` (its own surrogate's rise: the diagonal
+    minus the start row), ``others`` (the mean rise the other surrogates see; ``nan`` with
+    one study), ``true`` (the oracle's rise) and ``transfer`` (``others / own``: 1 = every
+    other surrogate is fooled as much as the one optimized against; ``nan`` where ``own``
+    is not positive)."""
+    w = transfer_wide(df)
+    if "start designs" not in w.index:
+        raise ValueError("transfer_rises needs the 'start designs' row (start_row=True)")
+    start = w.loc["start designs"]
+    models = [c for c in w.columns if c != "oracle"]
+    rows = []
+    for name in w.index:
+        if name == "start designs":
+            continue
+        rise = w.loc[name] - start
+        own = float(rise[name]) if name in rise.index else math.nan
+        others = [float(rise[c]) for c in models if c != name]
+        mean_others = float(np.mean(others)) if others else math.nan
+        rows.append(
+            {
+                "designs_from": name,
+                "own": own,
+                "others": mean_others,
+                "true": float(rise["oracle"]),
+                "transfer": mean_others / own if own > 0 and others else math.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 # --- the whole 2-D landscape --------------------------------------------------------------
 def can_draw_landscape(domain: Domain) -> bool:
     """Whether :func:`landscape` applies: a 2-D box."""
@@ -639,25 +1008,40 @@ def landscape(result: StudyResult, n: int = 90, n_paths: int = 32) -> dict[str, 
 
 
 # --- top designs --------------------------------------------------------------------------
+def raw_score_name(domain: Domain) -> str:
+    """What the raw score is called in labels: the domain's ``score_name`` where it has one,
+    else its objective where it names one (molecules: ``qed``, ``logp``...), else "raw
+    score"; its unit in brackets (``raw score (m)``)."""
+    name = "raw score"
+    for attr in ("score_name", "objective"):
+        value = getattr(domain, attr, None)
+        if isinstance(value, str) and value:
+            name = value
+            break
+    return f"{name} ({domain.score_unit})" if domain.score_unit else name
+
+
 def top_designs(result: StudyResult, n: int = 8) -> tuple[Any, list[str]]:
     """The ``n`` top proposed designs (by prediction, final step) followed by the ``n`` best
-    offline designs, decoded, and one label each: normalized predicted / true scores, then
-    raw ones in the domain's unit. For :meth:`domains.Domain.render_designs`."""
+    offline designs, decoded, and one label each: normalized predicted / true scores on the
+    first line, the same in the domain's own units on the second, named
+    (:func:`raw_score_name`: ``qed: 0.71 / 0.38``, ``raw score (m): 12.3 / 4.1``). For
+    :meth:`domains.Domain.render_designs`."""
     t = result.table
     final = t[(t["arm"] == "ascent") & (t["step"] == t["step"].max())]
     top = final.sort_values("predicted", ascending=False).head(n)
     x = result.trajectory.final[torch.as_tensor(top["design_id"].to_numpy().copy())]
     designs = result.domain.decode(x)
     best = result.offline.top(min(n, len(result.offline)))
-    unit = f" {result.domain.score_unit}" if result.domain.score_unit else ""
+    raw = raw_score_name(result.domain)
     labels = [
-        f"proposed: pred {p:.2f} / true {q:.2f}\n(raw {pr:.3g} / {qr:.3g}{unit})"
+        f"proposed: pred {p:.2f} / true {q:.2f}\n{raw}: pred {pr:.3g} / true {qr:.3g}"
         for p, q, pr, qr in zip(
             top["predicted_norm"], top["true_norm"], top["predicted"], top["true"], strict=True
         )
     ]
     labels += [
-        f"offline best: true {v:.2f}\n(raw {r:.3g}{unit})"
+        f"offline best: true {v:.2f}\n{raw}: true {r:.3g}"
         for v, r in zip(result.domain.normalize(best.y), best.y, strict=True)
     ]
     combined = (
