@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import multiprocessing as mp
 import signal
+import sys
 import traceback
 import warnings
 from collections import deque
@@ -148,6 +149,12 @@ def _worker_main(conn: Connection, parent_end: Connection | None, evaluate: Call
     if parent_end is not None:  # fork: our copy of the parent's end would hide its death
         parent_end.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        # a forked child must not enter an OpenMP region: the parent's thread pool did not
+        # survive the fork, and an evaluator calling torch (BoTorch test functions) would hang
+        # for ever. One thread keeps torch out of parallel regions (as DataLoader workers do).
+        torch.set_num_threads(1)
     while True:
         try:
             msg = conn.recv()

@@ -298,3 +298,34 @@ def test_a_progress_bar_shows_long_evaluations_and_changes_no_value(capsys):
     np.testing.assert_array_equal(plain.values, shown.values)
     err = capsys.readouterr().err
     assert "simulating" in err and "/100" in err
+
+
+def test_forked_workers_do_not_hang_in_torch_after_the_parent_used_its_threads():
+    """A forked worker that calls torch after the parent ran a parallel region used to hang
+    for ever in OpenMP (seen in CI with BoTorch test functions)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import numpy as np, torch
+        from domains import Oracle
+        torch.set_num_threads(2)
+        a = torch.randn(512, 512)
+        for _ in range(20):
+            a = torch.tanh(a @ a.T / 512)  # the parent's OpenMP pool is now up
+        def evaluate(x):
+            t = torch.as_tensor(np.asarray(x, dtype=float))
+            return torch.tanh(t.repeat(1, 2000)).sum(1).numpy()
+        def key(row):
+            return np.asarray(row).tobytes()
+        o = Oracle(evaluate, key=key, workers=2, chunk_size=8, mp_context="fork")
+        print(np.isfinite(o(np.random.default_rng(0).normal(size=(32, 64)))).all())
+        o.close(wait=True)
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "True", proc.stderr[-2000:]
