@@ -370,3 +370,15 @@ def test_tiny_study_end_to_end(tmp_path, one_thread):
     start = result.table[(result.table.arm == "ascent") & (result.table.step == 0)]
     assert start["valid"].all() and (start["bound"] == 1.0).all()
     assert (tmp_path / "run" / "summary.json").exists()
+
+
+def test_the_registry_presets_are_the_domain_presets():
+    """mbo/registry.py states ehrlich-control's options (so ids compare resolved options); they
+    must be exactly the domain's own preset."""
+    for name in ("ehrlich", "ehrlich-control"):
+        stated = DOMAINS.entry(name).preset
+        assert stated == {k: v for k, v in PRESETS[name].items() if k in stated}, name
+        assert (
+            DOMAINS.make(name, n_reference=50).name
+            == EhrlichDomain(preset=name, n_reference=50).name
+        )
