@@ -103,3 +103,30 @@ def test_dry_run_names_a_damaged_study(finished, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert any(line.startswith("damaged (JSONDecodeError") for line in lines)
     assert sum(line.startswith("done") for line in lines) == len(sweep.studies) - 1
+
+
+def _task(item, threads):
+    """A worker task: ``("ok", x)`` returns, ``("flaky", path)`` kills its worker the first
+    time (then succeeds), ``("poison", _)`` kills its worker every time."""
+    import os
+    from pathlib import Path
+
+    kind, arg = item
+    if kind == "flaky" and not Path(arg).exists():
+        Path(arg).write_text("died once")
+        os._exit(1)
+    if kind == "poison":
+        os._exit(1)
+    return {"status": "done", "value": arg}
+
+
+def test_a_dead_worker_costs_only_the_task_that_kills_it(tmp_path):
+    from mbo.sweeps.executors import MAX_BREAKS, LocalExecutor
+
+    items = [("ok", i) for i in range(4)] + [("flaky", str(tmp_path / "m")), ("poison", 0)]
+    got = dict(LocalExecutor(workers=2, threads=1).map_unordered(_task, items))
+    assert sorted(got) == list(range(len(items)))
+    assert [got[i]["value"] for i in range(4)] == [0, 1, 2, 3]  # healthy tasks all finished
+    assert got[4]["status"] == "done"  # died once, ran again on a new pool
+    assert got[5]["status"] == "failed" and "worker died" in got[5]["error"]
+    assert MAX_BREAKS >= 2

@@ -36,11 +36,16 @@ def _pinned(fn: Callable[..., dict[str, Any]], item: Any, threads: int) -> dict[
     return fn(item, threads)
 
 
+#: broken pools a task may be caught in before it is reported failed
+MAX_BREAKS = 3
+
+
 class LocalExecutor:
     """A process pool of ``workers`` (default: one per CPU core); ``workers=1`` runs in this
     process. ``threads`` torch threads per task (default: :func:`mbo.runtime.resolve_threads`).
-    A worker that dies (segfault, OOM kill) fails only the tasks it took down: they come back
-    as ``{"status": "failed", ...}`` results."""
+    A worker that dies (segfault, OOM kill) breaks the pool; the tasks that were not finished
+    run again on a new pool, and a task comes back as ``{"status": "failed", ...}`` only after
+    :data:`MAX_BREAKS` pools broke under it (a study that kills its worker every time)."""
 
     def __init__(self, workers: int | None = None, threads: int | None = None) -> None:
         self.workers = cpu_count() if workers is None else int(workers)
@@ -57,18 +62,30 @@ class LocalExecutor:
                     yield i, fn(item, self.threads)
             return
         ctx = mp.get_context("spawn")  # torch and fork do not mix
-        with ProcessPoolExecutor(min(self.workers, len(items)), mp_context=ctx) as pool:
-            futures = {
-                pool.submit(_pinned, fn, item, self.threads): i for i, item in enumerate(items)
-            }
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for f in done:
-                    try:
-                        yield futures[f], f.result()
-                    except BrokenProcessPool as err:
-                        yield futures[f], _died(err)
+        todo = dict(enumerate(items))  # not finished yet
+        broken = dict.fromkeys(todo, 0)  # pools each task was in flight in when one broke
+        while todo:
+            with ProcessPoolExecutor(min(self.workers, len(todo)), mp_context=ctx) as pool:
+                futures = {
+                    pool.submit(_pinned, fn, item, self.threads): i for i, item in todo.items()
+                }
+                pending = set(futures)
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for f in done:
+                        i = futures[f]
+                        try:
+                            result = f.result()
+                        except BrokenProcessPool as err:
+                            # a dead worker breaks the whole pool: every task in it comes back
+                            # broken; run them again on a new pool, and fail only a task that
+                            # was in flight in MAX_BREAKS broken pools
+                            broken[i] += 1
+                            if broken[i] < MAX_BREAKS:
+                                continue
+                            result = _died(err)
+                        del todo[i]
+                        yield i, result
 
     def close(self) -> None:
         pass
