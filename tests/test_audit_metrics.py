@@ -15,7 +15,7 @@ from scipy import stats
 from domains import CategoricalSpace
 from mbo import GradientAscent, SurrogateObjective, audit, random_direction_control, summarize
 from mbo.evaluation import distance_ratio
-from mbo.evaluation.metrics import curves, peak_and_stops, spearman
+from mbo.evaluation.metrics import INVALID_SCORE, curves, peak_and_stops, spearman
 from mbo.registry import DOMAINS
 from surrogates._base import spread
 
@@ -126,10 +126,31 @@ def test_metric_definitions_on_a_hand_made_table():
     assert s["gap_start"] == pytest.approx(0.0)
     assert s["true_improvement_rate"] == pytest.approx(1 / 4)
     assert s["invalid_rate"] == pytest.approx(1 / 4)
-    assert s["p100"] == pytest.approx(0.5) and s["p50"] == pytest.approx(0.3)
+    # the invalid design counts at the floor 0 in the batch's percentiles
+    assert s["p100"] == pytest.approx(0.5) and s["p50"] == pytest.approx(0.175)
+    assert s["p50_valid"] == pytest.approx(0.3)
     assert s["gap"] == pytest.approx(np.mean([0.9 - 0.05, 0.21 - 0.5, 1.2 - 0.3]))
     assert s["impossible_rate"] == pytest.approx(1 / 4)  # 1.2 > bound 1.0
     assert s["d_best"] == 0.4 and math.isnan(s["gradient_advantage"])
+
+
+def test_invalid_designs_count_as_failures_not_as_missing():
+    """97 of 100 designs invalid: the batch's median is the floor, not its survivors' median;
+    the peak of the mean true score is the start, where every design was valid."""
+    k = 100
+    end = [np.nan] * 97 + [0.9, 0.95, 1.0]
+    t = _table([0.5] * k, [2.0] * k, [0.6] * k, end)
+    s = summarize(t, d_best=0.6)
+    assert s["p50"] == pytest.approx(INVALID_SCORE) and s["p100"] == pytest.approx(1.0)
+    assert s["p50_valid"] == pytest.approx(0.95)
+    assert s["true_mean"] == pytest.approx((0.9 + 0.95 + 1.0) / k)
+    assert s["invalid_rate"] == pytest.approx(0.97)
+    assert s["peak_step"] == 0 and s["regret_final"] == pytest.approx(0.6 - s["true_mean"])
+    # an oracle error is no outcome at all: left out, never counted at the floor
+    t["oracle_error"] = False
+    t.loc[(t["step"] == 10) & t["true"].isna(), "oracle_error"] = True
+    s = summarize(t, d_best=0.6)
+    assert s["p50"] == pytest.approx(0.95) and s["invalid_rate"] == 0
 
 
 def test_gradient_advantage_compares_with_the_control_arm():

@@ -4,8 +4,14 @@ All scores are in normalized units: ``(y - y_min) / (y_max - y_min)`` over the f
 reference data. Rows are *scored* when the oracle returned a value; *invalid* designs (the
 domain rejects them: a real outcome of optimization) and *oracle errors* (the evaluation
 failed: no outcome at all) are both unscored. Oracle errors are left out of every rate and
-counted apart; invalid designs are counted by ``invalid_rate`` and left out of the score
-statistics.
+counted apart. An invalid design is a failed proposal: the score statistics of a batch
+(``p100``, ``p50``, ``true_mean``, the per-checkpoint means behind the peak and the stopping
+rules, the control's mean) count it at :data:`INVALID_SCORE`, the reference data's worst
+score (normalized 0), so a method that turns 97 of 100 designs invalid cannot report the
+median of its 3 survivors. The survivors' statistics stay beside them (``p100_valid``,
+``p50_valid``, ``true_mean_valid``); ``invalid_rate`` counts the invalid ones. Statistics of
+a design's own rise (overestimation, fooled, gap, rank agreement) need a true score and use
+the scored designs only.
 
 The headline fooled measure is **overestimation**: per design, the rise of
 ``predicted - true`` from its start to its end, so a surrogate that is merely biased (low or
@@ -21,6 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+#: the normalized score an invalid design counts as in batch score statistics: the worst
+#: score of the full reference data (the Ehrlich functions' own rule scores infeasible 0)
+INVALID_SCORE = 0.0
 
 #: default fooled margin, in standard deviations of the offline (visible) labels.
 FOOLED_MARGIN = 0.1
@@ -48,8 +58,8 @@ SUMMARY_ROWS = [
     ("gap", "gap = mean(pred - true), end"),
     ("fooled_rate", "fooled rate"),
     ("true_improvement_rate", "true-improvement rate"),
-    ("p100", "100th percentile (true)"),
-    ("p50", "50th percentile (true)"),
+    ("p100", "100th percentile (true; invalid = 0)"),
+    ("p50", "50th percentile (true; invalid = 0)"),
     ("d_best", "D(best)"),
     ("gradient_advantage", "gradient advantage vs random dir."),
     ("control_distance_ratio", "control / optimizer distance"),
@@ -60,6 +70,7 @@ SUMMARY_ROWS = [
     ("regret_final", "regret of the final checkpoint"),
     ("impossible_rate", "impossible-prediction rate"),
     ("invalid_rate", "invalid rate"),
+    ("p50_valid", "50th percentile of the valid designs"),
     ("oracle_errors", "oracle errors (left out)"),
     ("unchanged_rate", "unchanged designs"),
     ("relaxation_gap", "relaxation gap (relaxed - decoded pred.)"),
@@ -94,6 +105,14 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
 def _nan(f, x: pd.Series) -> float:
     x = x.dropna()
     return float(f(x)) if len(x) else math.nan
+
+
+def outcome_score(t: pd.DataFrame) -> pd.Series:
+    """Normalized true scores with invalid designs at :data:`INVALID_SCORE` (oracle errors,
+    which have no outcome, stay ``nan``)."""
+    valid = t["valid"].astype(bool) if "valid" in t else t["true_norm"].notna()
+    invalid = ~valid & ~_errors(t)
+    return t["true_norm"].mask(invalid, INVALID_SCORE)
 
 
 def _errors(t: pd.DataFrame) -> pd.Series:
@@ -136,6 +155,7 @@ def summarize(
     err = _errors(final) | _errors(start)
     ps, pf = start["predicted_norm"], final["predicted_norm"]
     ts, tf = start["true_norm"], final["true_norm"]
+    ss, sf = outcome_score(start), outcome_score(final)  # invalid designs at the floor
     outcome = ~err  # designs with an outcome (scored or invalid)
     scored = outcome & tf.notna() & ts.notna()
     valid = final["valid"].astype(bool)
@@ -150,10 +170,13 @@ def summarize(
         "k": int(len(final)),
         "steps": int(table.loc[table["arm"] == "ascent", "step"].max()),
         "d_best": math.nan if d_best is None else float(d_best),
-        "p100": _nan(np.max, tf[outcome]),
-        "p50": _nan(np.median, tf[outcome]),
-        "true_mean": _nan(np.mean, tf[outcome]),
-        "true_start_mean": _nan(np.mean, ts[outcome]),
+        "p100": _nan(np.max, sf[outcome]),
+        "p50": _nan(np.median, sf[outcome]),
+        "true_mean": _nan(np.mean, sf[outcome]),
+        "true_start_mean": _nan(np.mean, ss[outcome]),
+        "p100_valid": _nan(np.max, tf[outcome]),
+        "p50_valid": _nan(np.median, tf[outcome]),
+        "true_mean_valid": _nan(np.mean, tf[outcome]),
         "predicted_mean": float(pf.mean()),
         "predicted_start_mean": float(ps.mean()),
         "predicted_max": float(pf.max()),
@@ -198,7 +221,7 @@ def summarize(
         out["moved_mean"] = float(final["moved"].mean())
     control = table[(table["arm"] == "control") & ~_errors(table)]
     if not control.empty:
-        out["control_true_mean"] = _nan(np.mean, control["true_norm"])
+        out["control_true_mean"] = _nan(np.mean, outcome_score(control))
         out["gradient_advantage"] = out["true_mean"] - out["control_true_mean"]
         if "moved" in control and "moved" in final:
             c = control.set_index("design_id")["moved"]
@@ -220,14 +243,15 @@ def peak_and_stops(
     """The true-score peak along the trajectory and the regret of the final checkpoint and of
     every offline stopping rule (:data:`STOPPING_RULES`) against it.
 
-    The peak is that of the per-checkpoint mean true score over scored designs; a rule picks
+    The peak is that of the per-checkpoint mean true score (invalid designs at
+    :data:`INVALID_SCORE`); a rule picks
     one checkpoint for the whole batch from surrogate and geometry columns only (never
     ``true``); its regret is the peak minus the mean true score at its checkpoint (``nan``
     where the rule cannot be applied, e.g. disagreement without a std).
     """
     t = table[(table["arm"] == "ascent") & ~_errors(table)]
-    g = t.groupby("step", sort=True)
-    true = g["true_norm"].mean()
+    g = t.assign(score=outcome_score(t)).groupby("step", sort=True)
+    true = g["score"].mean()
     pred = g["predicted_norm"].mean()
     steps = list(true.index)
     out: dict[str, Any] = {
