@@ -217,6 +217,12 @@ DOMAINS = Registry(
             "SELFIES token sequences (categorical), RDKit oracles "
             "(objective=qed, logp, sa, plogp, mpo...)",
         ),
+        "molecules-control": Entry(
+            "domains.molecules:MoleculeControlDomain",
+            {},
+            "the molecule control: Crippen logP over neutral C/N/O molecules, a 50-step "
+            "Adam horizon; ascent truly improves the median",
+        ),
         "ehrlich": Entry(
             "domains.ehrlich:EhrlichDomain",
             {},

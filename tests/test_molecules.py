@@ -15,11 +15,12 @@ pytest.importorskip("selfies")
 from rdkit import Chem  # noqa: E402
 from rdkit.Chem import QED, Crippen, Descriptors  # noqa: E402
 
-from domains.molecules import (  # noqa: E402
+from domains.molecules import (
     DRUGS,
     ELEMENTS,
     INVALID_REASONS,
     OBJECTIVES,
+    MoleculeControlDomain,
     MoleculeDomain,
     MoleculeObjective,
     MoleculeRules,
@@ -404,6 +405,30 @@ def test_rule_options_are_checked(tmp_path):
     d = MoleculeDomain("qed", source=str(path), cache=False, elements=["C", "N", "O"])
     assert list(d.reference_data().designs) == [PHENETOLE, ASPIRIN]
     assert d.data_report_["dropped"]["element"] == 1
+    for bad, message in (
+        ("N+", "charges must be a list"),
+        (["S+"], "'S\\+' is not one of"),
+        ([("N", 1)], "is not one of"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            MoleculeDomain(cache=False, charges=bad)
+
+
+def test_neutral_only_rules_reject_nitro_groups_and_n_oxides(tmp_path):
+    neutral = MoleculeRules(charges=())
+    assert neutral.check("O=[N+]([O-])c1ccccc1C") == "charge"
+    assert neutral.check("C[n+]1ccccc1CCC") == "charge"
+    assert neutral.check("CCOc1ccccc1C(C)C") == ""
+    assert neutral.describe()["charges"] == [] and MoleculeRules().describe()["charges"] == [
+        "N+",
+        "O-",
+    ]
+    path = tmp_path / "n.smi"
+    path.write_text(f"O=[N+]([O-])c1ccccc1CCC\n{PHENETOLE}\n{ASPIRIN}\n")
+    d = MoleculeDomain("logp", source=str(path), cache=False, charges=[])
+    assert list(d.reference_data().designs) == [PHENETOLE, ASPIRIN]
+    assert d.data_report_["dropped"]["charge"] == 1
+    assert "[N+1]" not in d.vocabulary.tokens and "[O-1]" not in d.vocabulary.tokens
 
 
 # --- oracle mechanics ------------------------------------------------------------------------
@@ -605,6 +630,27 @@ def test_describe_and_registry(cache_dir):
     info = d.describe()
     assert info["objective"] == "mpo_celecoxib" and info["n_reference"] == 10
     assert info["L"] == 60 and info["V"] == d.space.vocab_size and info["dim"] == 60 * info["V"]
+
+
+def test_the_molecule_control_is_logp_over_neutral_cno_molecules_with_a_short_horizon(
+    cache_dir,
+):
+    d = DOMAINS.make("molecules-control", n_reference=40, cache_dir=cache_dir)
+    assert isinstance(d, MoleculeControlDomain) and d.objective == "logp"
+    assert d.rules.elements == ("C", "N", "O") and d.rules.charges == ()
+    assert d.name == "molecules-control-logp"
+    assert d.optimizer_defaults["gradient_ascent"] == {"method": "adam", "lr": 0.1, "steps": 50}
+    assert MoleculeDomain.optimizer_defaults["gradient_ascent"] == {"method": "adam"}
+    smiles = d.reference_data().designs
+    assert all(d.rules.check(s) == "" for s in smiles)
+    assert not {"[N+1]", "[O-1]", "[F]", "[Cl]", "[Br]", "[I]"} & set(d.vocabulary.tokens)
+    # the user's options still win over the control's
+    assert (
+        DOMAINS.make(
+            "molecules-control", objective="qed", n_reference=40, cache_dir=cache_dir
+        ).objective
+        == "qed"
+    )
 
 
 # --- end to end ----------------------------------------------------------------------------

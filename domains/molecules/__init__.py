@@ -6,7 +6,7 @@ objective="qed")``). Objectives, their ranges and directions: :data:`OBJECTIVES`
 """
 
 from ._data import rdkit_sources, read_smiles_file
-from ._domain import DecodedMolecules, MoleculeDomain
+from ._domain import DecodedMolecules, MoleculeControlDomain, MoleculeDomain
 from ._oracles import DRUGS, OBJECTIVES, MoleculeObjective
 from ._rules import (
     CHARGES,
@@ -27,6 +27,7 @@ __all__ = [
     "OBJECTIVES",
     "PAD",
     "DecodedMolecules",
+    "MoleculeControlDomain",
     "MoleculeDomain",
     "MoleculeObjective",
     "MoleculeRules",

@@ -75,11 +75,14 @@ _OXO = {"S": frozenset({"O", "N"}), "P": frozenset({"O", "S", "N"})}
 
 @dataclass(frozen=True)
 class MoleculeRules:
-    """The validity rules (see the module docstring): allowed ``elements`` and the minimum
-    number of heavy atoms; the charge, radical and valence rules are fixed."""
+    """The validity rules (see the module docstring): allowed ``elements``, the minimum
+    number of heavy atoms and the allowed ``charges`` (``(element, formal charge)`` pairs, a
+    subset of :data:`CHARGES`; ``()`` allows neutral molecules only); the radical and
+    valence rules are fixed."""
 
     elements: tuple[str, ...] = ELEMENTS
     min_heavy_atoms: int = MIN_HEAVY_ATOMS
+    charges: tuple[tuple[str, int], ...] = CHARGES
 
     def __post_init__(self) -> None:
         elements = tuple(self.elements)
@@ -101,7 +104,14 @@ class MoleculeRules:
             )
         if self.min_heavy_atoms < 1:
             raise ValueError(f"min_heavy_atoms must be an integer >= 1, got {self.min_heavy_atoms}")
+        charges = tuple(tuple(c) for c in self.charges)
+        unknown = [c for c in charges if c not in CHARGES]
+        if unknown:
+            raise ValueError(
+                f"charges: {unknown} not among the allowed charged atoms {list(CHARGES)}"
+            )
         object.__setattr__(self, "elements", elements)
+        object.__setattr__(self, "charges", charges)
 
     # --- checks ---------------------------------------------------------------------------
     def check(self, smiles: str) -> str:
@@ -117,7 +127,7 @@ class MoleculeRules:
         if len(Chem.GetMolFrags(mol)) > 1:
             return "fragments"
         allowed = set(self.elements) | {"H"}
-        charges = set(CHARGES)
+        charges = set(self.charges)
         atoms = list(mol.GetAtoms())
         if any(a.GetSymbol() not in allowed for a in atoms):
             return "element"
@@ -147,7 +157,7 @@ class MoleculeRules:
         return {
             "elements": list(self.elements),
             "charges": [
-                f"{e}{'+' if q > 0 else '-'}{abs(q) if abs(q) > 1 else ''}" for e, q in CHARGES
+                f"{e}{'+' if q > 0 else '-'}{abs(q) if abs(q) > 1 else ''}" for e, q in self.charges
             ],
             "min_heavy_atoms": self.min_heavy_atoms,
             "rules": list(INVALID_REASONS),
