@@ -457,7 +457,9 @@ class MoleculeDomain(Domain):
             )
             smiles, tokens = smiles + new_s, tokens + new_t
             report["augmented"] = len(new_s)
-        res = self.oracle.query(smiles)
+        res = self.oracle.query(
+            smiles, progress=f"{self.name}: labelling {len(smiles)} reference molecules"
+        )
         y = res.values
         bad = ~np.isfinite(y)
         report["dropped"]["oracle_error"] = int(res.error.sum())
