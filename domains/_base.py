@@ -107,6 +107,10 @@ class Domain(ABC):
     score_unit: str = ""
     #: design columns (see ``design_columns``) whose start and final means go in the summary.
     summary_columns: tuple[str, ...] = ()
+    #: designs the audit scores at each intermediate checkpoint when a study does not say
+    #: (a seeded subsample, the same at every one; the start, the final checkpoint and the
+    #: control are always audited in full); ``None`` audits every design, as for a cheap oracle.
+    audit_subsample: int | None = None
 
     def __init__(self) -> None:
         self._oracle: Oracle | None = None

@@ -104,6 +104,9 @@ class CarDomain(Domain):
     #: ascent wins by leaving that floor (see the "car-control" domain); at 80 % a plain
     #: MLP's predictions run past each car's physical cap (the classic failure).
     default_offline_fraction = 0.8
+    #: the simulation is the costly part of a study: audit 32 of the K designs at the
+    #: intermediate checkpoints (every design at the start, the end and in the control)
+    audit_subsample = 32
 
     def __init__(
         self,

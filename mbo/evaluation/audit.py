@@ -121,6 +121,26 @@ def check_start(trajectory: Trajectory, starts: Tensor, atol: float = 1e-6) -> N
         )
 
 
+#: salt of the seeded audit subsample (keeps its draw apart from the study's other streams)
+_SUBSAMPLE_SALT = 1717
+
+
+def audit_ids(k: int, subsample: int | None, seed: int) -> np.ndarray | None:
+    """The design ids audited at the intermediate checkpoints: ``subsample`` of the ``k``
+    designs, drawn without replacement with ``seed`` alone (never from any score), sorted.
+
+    ``None`` (every design) when ``subsample`` is ``None`` or at least ``k``.
+    """
+    if subsample is None:
+        return None
+    if isinstance(subsample, bool) or not isinstance(subsample, int | np.integer) or subsample < 1:
+        raise ValueError(f"audit_subsample must be a positive integer or None, got {subsample!r}")
+    if subsample >= k:
+        return None
+    rng = np.random.default_rng([int(seed), _SUBSAMPLE_SALT])
+    return np.sort(rng.choice(k, size=int(subsample), replace=False))
+
+
 def audit(
     domain: Domain,
     surrogate: Surrogate,
@@ -129,21 +149,44 @@ def audit(
     batch_size: int = 4096,
     geometry: Geometry | None = None,
     progress: bool = False,
+    subsample: Any = None,
 ) -> pd.DataFrame:
     """The tidy audit table of a trajectory (and of the random-direction control).
 
     Columns: ``arm`` (``"ascent"`` or ``"control"``), ``step``, ``design_id`` (index of the
     design within the batch of K), those of :func:`audit_designs`, and ``changed`` (the
     decoded design differs from its start design). The control rows
-    sit at the final step. Every checkpoint is decoded and scored in one oracle call.
+    sit at the final step. Every audited design is decoded and scored in one oracle call.
     With a ``geometry``, ``moved`` (distance from the design's start) and
     ``offline_distance`` (to the nearest offline design), in :class:`Geometry` units.
+
+    ``subsample``: the design ids audited at the intermediate checkpoints (e.g.
+    :func:`audit_ids`); every design is audited at the first and the last checkpoint and in
+    the control whatever it says. ``None`` audits every design at every checkpoint.
     """
     c, k = trajectory.x.shape[:2]
-    xs = [trajectory.x.reshape(c * k, *trajectory.x.shape[2:])]
-    arms = ["ascent"] * (c * k)
-    steps = np.repeat(np.asarray(trajectory.steps), k).tolist()
-    ids = np.tile(np.arange(k), c).tolist()
+    every = np.arange(k)
+    if subsample is None:
+        middle = every
+    else:
+        middle = np.asarray(subsample, dtype=np.int64).reshape(-1)
+        if (
+            len(middle) == 0
+            or len(np.unique(middle)) != len(middle)
+            or not ((middle >= 0) & (middle < k)).all()
+        ):
+            raise ValueError(
+                f"subsample must hold distinct design ids in [0, {k}), got {middle.tolist()}"
+            )
+        middle = np.sort(middle)
+    per_step = [every if i in (0, c - 1) else middle for i in range(c)]
+    rows = torch.as_tensor(np.concatenate([i * k + ids for i, ids in enumerate(per_step)]))
+    xs = [trajectory.x.reshape(c * k, *trajectory.x.shape[2:])[rows].detach().cpu().float()]
+    arms = ["ascent"] * len(rows)
+    steps = np.concatenate(
+        [np.full(len(ids), s) for s, ids in zip(trajectory.steps, per_step, strict=True)]
+    ).tolist()
+    ids = np.concatenate(per_step).tolist()
     if control is not None:
         xs.append(control.detach().cpu().float())
         arms += ["control"] * control.shape[0]

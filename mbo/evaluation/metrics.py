@@ -115,6 +115,20 @@ def outcome_score(t: pd.DataFrame) -> pd.Series:
     return t["true_norm"].mask(invalid, INVALID_SCORE)
 
 
+def scheduled_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its ascent rows limited to the designs audited at every checkpoint (the
+    subsample of a subsampled audit, every design of a full one; other arms untouched): the
+    rows on which per-step means compare like with like."""
+    ascent = table["arm"] == "ascent"
+    per_step = table[ascent].groupby("step")["design_id"].agg(frozenset)
+    if per_step.empty:
+        return table
+    common = frozenset.intersection(*per_step)
+    if all(len(ids) == len(common) for ids in per_step):
+        return table
+    return table[~ascent | table["design_id"].isin(common)]
+
+
 def _errors(t: pd.DataFrame) -> pd.Series:
     if "oracle_error" in t:
         return t["oracle_error"].astype(bool)
@@ -163,7 +177,8 @@ def summarize(
     over = ((pf - tf) - (ps - ts))[scored]
     delta = fooled_margin * (1.0 if label_sd is None else float(label_sd))
     fooled = (over > delta) & ~rose_true[scored]
-    ascent = table[(table["arm"] == "ascent") & ~_errors(table)]
+    pooled = scheduled_rows(table)  # every checkpoint weighs the same
+    ascent = pooled[(pooled["arm"] == "ascent") & ~_errors(pooled)]
     bound = final["bound_norm"][outcome]
     n_out = int(outcome.sum())
     out: dict[str, Any] = {
@@ -249,6 +264,7 @@ def peak_and_stops(
     ``true``); its regret is the peak minus the mean true score at its checkpoint (``nan``
     where the rule cannot be applied, e.g. disagreement without a std).
     """
+    table = scheduled_rows(table)  # per-step means over the designs audited at every step
     t = table[(table["arm"] == "ascent") & ~_errors(table)]
     g = t.assign(score=outcome_score(t)).groupby("step", sort=True)
     true = g["score"].mean()
@@ -320,6 +336,7 @@ def curves(table: pd.DataFrame, arm: str = "ascent") -> pd.DataFrame:
     predicted - true since the start), and where the audit has them ``moved`` and
     ``offline_distance`` (medians) and ``bound`` (mean normalized bound).
     """
+    table = scheduled_rows(table)  # per-step statistics over the designs audited at every step
     t = table[(table["arm"] == arm) & ~_errors(table)]
     first = t[t["step"] == t["step"].min()].set_index("design_id")
     start_gap = first["predicted_norm"] - first["true_norm"]

@@ -51,7 +51,7 @@ from torch import Tensor
 
 from domains import BoxSpace, Domain
 
-from ..evaluation import STOPPING_RULES, predict_batched, surrogate_device
+from ..evaluation import STOPPING_RULES, predict_batched, scheduled_rows, surrogate_device
 from ..study import StudyResult
 from .geometry import (
     coordinates_note,
@@ -90,7 +90,9 @@ def _reference_lines(result: StudyResult) -> dict[str, float]:
 
 
 def _ascent(table: pd.DataFrame) -> pd.DataFrame:
-    """The ascent arm's rows that have an outcome (oracle errors left out, as the metrics do)."""
+    """The ascent arm's rows that have an outcome (oracle errors left out, as the metrics do),
+    of the designs audited at every checkpoint (the subsample of a subsampled audit)."""
+    table = scheduled_rows(table)
     t = table[table["arm"] == "ascent"]
     if "oracle_error" in t:
         t = t[~t["oracle_error"].astype(bool)]

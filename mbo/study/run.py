@@ -21,6 +21,7 @@ from ..evaluation import (
     Geometry,
     SurrogateObjective,
     audit,
+    audit_ids,
     check_objective,
     check_start,
     curves,
@@ -84,8 +85,9 @@ def run_study(
 
     Stages: data (reference set, offline split), fit (surrogate on offline features only),
     optimize (from the top-k offline designs; the oracle is sealed and its call counter is
-    checked), audit (oracle on every checkpoint and on the random-direction control),
-    report (metrics, curves, files, plots).
+    checked), audit (oracle on every checkpoint and on the random-direction control; at the
+    intermediate checkpoints only a seeded subsample where ``audit_subsample`` or the domain
+    says so), report (metrics, curves, files, plots).
     """
     spec.validate()
     device = resolve_device(spec.device)
@@ -102,6 +104,7 @@ def run_study(
             "a surrogate has nothing to learn (show more of the data: a larger offline_fraction)"
         )
     space = domain.space
+    subsample = _audit_subsample(spec, domain)
     timings["data"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -157,7 +160,18 @@ def run_study(
     t = time.perf_counter()
     geometry = Geometry(space, loc, scale, offline.x)
     domain.oracle.drain_errors()  # failures of earlier calls (reference labelling) are not ours
-    table = audit(domain, surrogate, trajectory, control, geometry=geometry, progress=progress)
+    ids = audit_ids(spec.k, subsample, spec.seed)
+    before = domain.oracle.counts()
+    table = audit(
+        domain,
+        surrogate,
+        trajectory,
+        control,
+        geometry=geometry,
+        progress=progress,
+        subsample=ids,
+    )
+    audit_counts = {k: v - before[k] for k, v in domain.oracle.counts().items()}
     oracle_errors = [dataclasses.asdict(e) for e in domain.oracle.drain_errors()]
     timings["audit"] = time.perf_counter() - t
     share = float(table["oracle_error"].mean())
@@ -174,14 +188,14 @@ def run_study(
         )
 
     y_norm = domain.normalize(np.asarray(offline.y, dtype=np.float64))
-    summary = summarize(
-        table,
-        spec.fooled_margin,
-        d_best=float(y_norm.max()),
-        columns=domain.summary_columns,
-        label_sd=float(y_norm.std()),
-        spacing=geometry.offline_spacing(seed=spec.seed),
-    )
+    along = {
+        "d_best": float(y_norm.max()),
+        "label_sd": float(y_norm.std()),
+        "spacing": geometry.offline_spacing(seed=spec.seed),
+    }
+    # start and final metrics use all K designs; the per-step means behind the peak, the
+    # stopping rules and the curves use the designs audited at every checkpoint
+    summary = summarize(table, spec.fooled_margin, columns=domain.summary_columns, **along)
     summary |= {
         "optimizer_options": spec.optimizer_kwargs(domain.optimizer_defaults.get(spec.optimizer)),
         "name": spec.label,
@@ -201,6 +215,10 @@ def run_study(
         "distance_unit": geometry.unit,
         "oracle_calls_while_optimizing": 0,
         "oracle": domain.oracle.counts(),
+        "audit_subsample": None if ids is None else len(ids),
+        "audit_schedule": _schedule(trajectory.steps, spec.k, ids),
+        "audit_designs": audit_counts["queries"],
+        "audit_evaluations": audit_counts["evaluations"],
         "timings_s": timings,
     }
     result = StudyResult(
@@ -223,6 +241,29 @@ def run_study(
     if out_dir is not None:
         result.run_dir = write_run(result, Path(out_dir))
     return result
+
+
+def _audit_subsample(spec: StudySpec, domain: Domain) -> int | None:
+    """Designs audited at each intermediate checkpoint: the spec's ``audit_subsample``, else
+    the domain's default (``None``: every design)."""
+    n = spec.audit_subsample
+    n = getattr(domain, "audit_subsample", None) if n is None else n
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ValueError(
+            f"{domain.name}: audit_subsample must be a positive integer or None, got {n!r}"
+        )
+    return n
+
+
+def _schedule(steps: Any, k: int, ids: np.ndarray | None) -> str:
+    """The audit schedule in words, for the summary."""
+    steps = [int(s) for s in steps]
+    if ids is None or len(steps) <= 2:
+        return f"every design at all {len(steps)} checkpoints and in the control"
+    return (
+        f"every design at steps {steps[0]} and {steps[-1]} and in the control; {len(ids)} of "
+        f"{k} designs (seeded, the same ids) at the {len(steps) - 2} intermediate checkpoints"
+    )
 
 
 def _num(v: Any) -> float:

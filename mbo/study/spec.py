@@ -55,6 +55,10 @@ class StudySpec:
             CUDA). Audited predictions and all metrics are computed in fp32 either way.
         fooled_margin: the fooled rule's margin, in standard deviations of the offline labels
             (the absolute δ is stated in every summary as ``fooled_delta``).
+        audit_subsample: designs the oracle audits at each intermediate checkpoint: a
+            subsample drawn with the seed, the same design ids at every one (every design is
+            audited at the start, at the final checkpoint and in the control); ``none`` = the
+            domain's default (every design; the car: 32); a value >= k audits every design.
         name: a label for reports (``none`` = derived from the spec).
     """
 
@@ -74,6 +78,7 @@ class StudySpec:
     device: str = "cpu"
     precision: str = field(default="fp32", metadata={"choices": PRECISIONS})
     fooled_margin: float = FOOLED_MARGIN
+    audit_subsample: int | None = field(default=None, metadata={"metavar": "N"})
     name: str | None = None
 
     def __post_init__(self) -> None:
@@ -108,6 +113,10 @@ class StudySpec:
         check_precision(self.precision)
         if not self.fooled_margin >= 0:
             raise ValueError(f"fooled_margin must be >= 0, got {self.fooled_margin}")
+        if self.audit_subsample is not None and self.audit_subsample < 1:
+            raise ValueError(
+                f"audit_subsample must be a positive integer or none, got {self.audit_subsample}"
+            )
         if not self.device:
             raise ValueError("device must be a non-empty string (cpu, cuda, cuda:N or auto)")
         self.make_optimizer()  # validates optimizer options (e.g. negative steps)

@@ -22,6 +22,8 @@ def canonical(spec: StudySpec) -> dict[str, Any]:
     ``branin`` and ``branin`` with ``n_reference: 2000`` (its default) are one study."""
     data = spec.to_dict()
     data.pop("name")
+    if data.get("audit_subsample") is None:  # the domain's default: ids from before the field
+        data.pop("audit_subsample", None)
     data["domain_options"] = DOMAINS.canonical(spec.domain, spec.domain_options)
     data["surrogate_options"] = SURROGATES.canonical(spec.surrogate, spec.surrogate_options)
     opts = OPTIMIZERS.canonical(spec.optimizer, spec.optimizer_options)
