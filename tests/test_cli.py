@@ -37,6 +37,7 @@ NON_DEFAULT = {
     "device": "auto",
     "precision": "bf16",
     "fooled_margin": 0.05,
+    "audit_subsample": 2,
     "name": "my study: one",
 }
 
@@ -256,7 +257,14 @@ def test_leaderboard_leaves_the_compare_outputs_alone(tmp_path, capsys):
     after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
     assert after == before
     written = {p.name for p in (tmp_path / "leaderboard").iterdir()}
-    assert written == {"leaderboard.md", "leaderboard.csv", "leaderboard-runs.csv"}
+    assert written == {
+        "leaderboard.md",
+        "leaderboard.csv",
+        "leaderboard-discriminative.csv",
+        "leaderboard-ascent.csv",
+        "leaderboard-stages.csv",
+        "leaderboard-runs.csv",
+    }
     assert "wrote" in capsys.readouterr().out
 
 

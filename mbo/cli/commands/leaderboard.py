@@ -11,9 +11,12 @@ from ..common import add_threads_flag
 HELP = "Design-Bench-style tables (p100, p50, gap/fooled, mean rank) over finished studies"
 DESCRIPTION = (
     "Aggregate every finished study (folders with summary.json) under RESULTS into tables "
-    "with methods as rows and tasks as columns; print them and write leaderboard.md, "
-    "leaderboard.csv and leaderboard-runs.csv into their own folder (default: "
-    "<first RESULTS>/leaderboard/), so the files of a sweep or a comparison stay untouched."
+    "with methods as rows and tasks as columns; print them and write leaderboard.md (the "
+    "tables, paired tests, and per task: does it tell surrogates apart, does plain ascent beat "
+    "its start and D(best), invalid rates, wall time by stage), leaderboard.csv, "
+    "leaderboard-discriminative.csv, leaderboard-ascent.csv, leaderboard-stages.csv and "
+    "leaderboard-runs.csv into their own folder (default: <first RESULTS>/leaderboard/), so "
+    "the files of a sweep or a comparison stay untouched."
 )
 THREADS = True  # reading run folders imports the spec, hence torch
 PLOTS = False
