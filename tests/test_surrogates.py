@@ -40,6 +40,22 @@ def test_mlp_fits_a_smooth_function_and_reports_validation():
     assert torch.allclose(mean, y[:5], atol=0.25 * float(y.std()))
 
 
+def test_max_steps_caps_the_epochs_of_a_large_training_set_only():
+    x, y = _data()  # 200 rows: 180 train in batches of 32 -> 6 steps per epoch
+    capped = MLPSurrogate(width=8, epochs=50, batch_size=32, max_steps=20, seed=0).fit(x, y)
+    assert capped.epochs_ == 3 and len(capped.history_) == 3
+    free = MLPSurrogate(width=8, epochs=5, batch_size=32, max_steps=None, seed=0).fit(x, y)
+    assert free.epochs_ == 5 and len(free.history_) == 5
+    # a cap above the epochs' steps changes nothing: the fit is bit-identical
+    a = MLPSurrogate(width=8, epochs=5, batch_size=32, max_steps=1000, seed=0).fit(x, y)
+    assert torch.equal(a(x), free(x))
+    tiny = MLPSurrogate(width=8, epochs=5, batch_size=32, max_steps=1, seed=0).fit(x, y)
+    assert tiny.epochs_ == 1  # at least one epoch
+    for bad in (0, -3, 2.5, True, "100"):
+        with pytest.raises(ValueError, match="max_steps must be an integer >= 1 or None"):
+            MLPSurrogate(max_steps=bad).fit(x, y)
+
+
 def test_fit_is_reproducible_with_a_seed_and_changes_with_another():
     x, y = _data()
     a = MLPSurrogate(width=16, epochs=5, seed=1).fit(x, y)(x)
