@@ -308,11 +308,18 @@ def test_run_study_on_car(cache_dir, tmp_path):
     result.domain.close()
 
 
-def test_car_and_car_control_differ_only_in_the_split():
+def test_car_and_car_control_differ_only_in_the_ascent_horizon():
     from mbo.registry import DOMAINS
 
     car, control = (
         DOMAINS.make("car", n_reference=20, cache_dir=False),
         DOMAINS.make("car-control", n_reference=20, cache_dir=False),
     )
-    assert car.default_offline_fraction == 0.8 and control.default_offline_fraction == 0.4
+    assert car.default_offline_fraction == control.default_offline_fraction == 0.8
+    assert control.name == "car-control" and car.name == "car"
+    assert control.optimizer_defaults == {"gradient_ascent": {"steps": 20, "checkpoint_every": 2}}
+    assert car.optimizer_defaults == {}
+    # the same reference cars: one simulated set serves both tasks
+    assert torch.equal(
+        torch.as_tensor(car.reference_data().x), torch.as_tensor(control.reference_data().x)
+    )

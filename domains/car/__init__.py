@@ -5,7 +5,7 @@ simulation and score, :mod:`domains.car._track` for the track.
 """
 
 from ._blueprint import DIM, NAMES, PARAMETERS, parameter_table
-from ._domain import CarDomain, default_cache_dir, sample_prior
+from ._domain import CarControlDomain, CarDomain, default_cache_dir, sample_prior
 from ._sim import Evaluate, SimResult, simulate
 from ._track import Track, make_track
 
@@ -13,6 +13,7 @@ __all__ = [
     "DIM",
     "NAMES",
     "PARAMETERS",
+    "CarControlDomain",
     "CarDomain",
     "Evaluate",
     "SimResult",

@@ -100,9 +100,10 @@ class CarDomain(Domain):
 
     name = "car"
     score_unit = "m"
-    #: bottom 80 % visible: with Design-Bench Ant's 40 % the visible cars barely move and
-    #: ascent wins by leaving that floor (see the "car-control" domain); at 80 % a plain
-    #: MLP's predictions run past each car's physical cap (the classic failure).
+    #: bottom 80 % visible: with Design-Bench Ant's 40 % the visible cars barely move, their
+    #: labels are all near 0 and no surrogate learns from them (see :class:`CarControlDomain`);
+    #: at 80 % a plain MLP's predictions run past each car's physical cap (the classic
+    #: failure) while the median design still drives further than D(best).
     default_offline_fraction = 0.8
     #: the simulation is the costly part of a study: audit 32 of the K designs at the
     #: intermediate checkpoints (every design at the start, the end and in the control)
@@ -314,3 +315,20 @@ class CarDomain(Domain):
             "score": "furthest forward progress (m), mean over track seeds",
             "upper_bound": "motor_speed * max wheel radius * sim_time",
         }
+
+
+class CarControlDomain(CarDomain):
+    """The car **control** task: the default split and a 20-step ascent horizon.
+
+    Design-Bench Ant's bottom-40 % split (this task until now) failed as a control: the
+    visible cars barely move, their labels are all near 0, the surrogate learns nothing
+    (validation R^2 -0.02 on seed 0) and the median design stays on that floor (p50 0.010
+    against D(best) 0.009); a 60 % split did no better (p50 0.004). Keeping the default 80 %
+    split and stopping gradient ascent after 20 steps (a checkpoint every 2) is a task where
+    the median design truly improves over its start and over D(best) (seed 0: p50 0.514
+    against 0.417 and 0.425) while the full 200 steps overshoot (the mean true score peaks
+    near step 20, then falls). Other optimizers keep their own budgets.
+    """
+
+    name = "car-control"
+    optimizer_defaults = {"gradient_ascent": {"steps": 20, "checkpoint_every": 2}}
