@@ -227,7 +227,8 @@ DOMAINS = Registry(
             "domains.ehrlich:EhrlichDomain",
             {},
             "Ehrlich functions (Stanton et al. 2024): 32 states, L=32, 4 spaced motifs of 4, "
-            "DMP feasibility (banned transitions are invalid); -D preset=ehrlich-128/-256",
+            "DMP feasibility (banned transitions are invalid), plain ascent steps (lr 200); "
+            "-D preset=ehrlich-128/-256",
         ),
         "ehrlich-control": Entry(
             "domains.ehrlich:EhrlichDomain",
@@ -241,7 +242,7 @@ DOMAINS = Registry(
                 "offline_fraction": 0.95,
             },
             "Ehrlich, 20 states, L=8, 2 motifs of 2, dense data (bottom 95 % visible): "
-            "ascent reaches the optimum",
+            "the same ascent doubles D(best)",
         ),
         "car": Entry(
             "domains.car:CarDomain",

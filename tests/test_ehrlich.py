@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from domains.ehrlich import PRESETS, EhrlichDomain, EhrlichFunction
+from domains.ehrlich import ASCENT, PRESETS, EhrlichDomain, EhrlichFunction
 from mbo.registry import DOMAINS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -311,10 +311,37 @@ def test_bad_options_give_one_line_errors(opts, name):
     assert "\n" not in msg and name in msg
 
 
-def test_integral_floats_are_accepted():
-    d = EhrlichDomain(v=20.0, length=8.0, c=2.0, k=2.0, n_reference=50.0)
+@pytest.mark.parametrize(
+    "opts",
+    [
+        {"v": 32.0},
+        {"length": 32.0},
+        {"c": 4.0},
+        {"k": 4.0},
+        {"q": 2.0},
+        {"seed": 1.0},
+        {"n_reference": 50.0},
+        {"workers": 0.0},
+        {"chunk_size": 64.0},
+        {"v": np.float64(20), "preset": "ehrlich-control"},
+    ],
+    ids=lambda o: next(iter(o)),
+)
+def test_integral_floats_are_refused_like_other_domains(opts):
+    """The rule of ``domains._options.integer``: an integer option takes no float, even an
+    integral one, and a preset does not silently replace it."""
+    name = next(iter(opts))
+    with pytest.raises(ValueError, match=f"^{name} must be an integer") as err:
+        EhrlichDomain(**opts)
+    assert "\n" not in str(err.value)
+
+
+def test_numpy_integers_are_accepted():
+    d = EhrlichDomain(v=np.int64(20), length=np.int32(8), c=2, k=2, n_reference=np.int64(50))
     assert (d.v, d.length, d.c, d.k, d.n_reference) == (20, 8, 2, 2, 50)
-    assert isinstance(d.v, int)
+    assert isinstance(d.v, int) and isinstance(d.n_reference, int)
+    with pytest.raises(ValueError, match="^v must be an integer"):
+        EhrlichFunction(v=32.0)  # the function itself checks the same way
 
 
 def test_presets_and_explicit_options():
@@ -333,11 +360,45 @@ def test_presets_and_explicit_options():
     assert control.default_offline_fraction == PRESETS["ehrlich-control"]["offline_fraction"]
     default = EhrlichDomain()
     assert default.name == EhrlichDomain(preset="ehrlich").name == "ehrlich-v32-L32-c4-k4-q4"
-    assert default.optimizer_defaults == {"gradient_ascent": {"method": "adam"}}
+    # the default task: Stanton et al.'s ehrlich-32 function and the same data as before;
+    # only the ascent horizon is the domain's own (plain steps, see ASCENT)
+    assert (default.v, default.length, default.c, default.k, default.q) == (32, 32, 4, 4, 4)
+    assert default.epistasis == 0.0 and default.n_reference == 2000
+    assert default.default_offline_fraction == 0.9
+    assert ASCENT == {"method": "gd", "lr": 200.0, "steps": 200}
+    assert default.optimizer_defaults == {"gradient_ascent": ASCENT}
+    # the control runs the very same ascent: only its function and data differ
+    assert control.optimizer_defaults == default.optimizer_defaults
     info = default.describe()
     assert info["L"] == 32 and info["v"] == 32 and info["upper_bound"] == 1.0
     optimum = default.design_columns(default.optimal_solution()[None])["sequence"][0]
     assert info["optimum"] == optimum
+
+
+def test_default_ascent_changes_only_tokens_with_a_large_predicted_gain(one_thread):
+    """Why the default ascent is plain steps (``ASCENT``), not Adam: on the saturated logits
+    of ``encode``, Adam changes every token the objective prefers changed at about the same
+    step, however small the gain; plain steps of ``ASCENT`` change a token only where the gain
+    is large (it closes the logit gap after about ``e^10 / (2 lr gain)`` steps). No oracle."""
+    from mbo.registry import OPTIMIZERS
+
+    d = EhrlichDomain()
+    x = d.sample(4, seed=3)
+    target = torch.as_tensor((x + 1) % d.v)  # per position, a state other than the start's
+    gain = torch.where(torch.arange(d.length) % 2 == 0, 1.0, 0.05)  # even: large, odd: small
+
+    def objective(logits):
+        p = d.space.features(logits).reshape(len(logits), d.length, d.v)
+        return (gain * p.gather(-1, target[..., None].to(logits.device))[..., 0]).sum(1)
+
+    def changed(**options):
+        run = OPTIMIZERS.make("gradient_ascent", **options).run(objective, d.encode(x), d.space)
+        return torch.as_tensor(d.decode(run.final)) != torch.as_tensor(x)
+
+    plain = changed(**d.optimizer_defaults["gradient_ascent"])
+    assert plain[:, 0::2].all() and not plain[:, 1::2].any()
+    adam = changed(method="adam", steps=ASCENT["steps"])  # the design-baselines step size
+    assert adam.all()
 
 
 def test_oracle_with_worker_processes_matches_serial():
@@ -364,7 +425,8 @@ def test_tiny_study_end_to_end(tmp_path, one_thread):
     result = run_study(spec, out_dir=tmp_path / "run")
     s = result.summary
     assert s["k"] == 8 and s["steps"] == 20 and s["domain"] == "ehrlich-v32-L32-c4-k4-q4"
-    assert s["optimizer_options"]["method"] == "adam"
+    # the domain's ascent, with the spec's own options on top
+    assert s["optimizer_options"] == {**ASCENT, "steps": 20, "checkpoint_every": 10}
     assert 0.0 <= s["invalid_rate"] <= 1.0 and s["feasible_start_mean"] == 1.0
     assert {"sequence", "feasible", "motif0", "motif0_q", "motifs_complete"} <= set(result.table)
     start = result.table[(result.table.arm == "ascent") & (result.table.step == 0)]

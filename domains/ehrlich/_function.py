@@ -37,11 +37,12 @@ Construction, from one seed (the definitions of pytorch-holo's ``Ehrlich`` and
 
 from __future__ import annotations
 
-import math
 import string
 from typing import Any
 
 import numpy as np
+
+from .._options import integer, show
 
 __all__ = ["ALPHABET", "EhrlichFunction", "check_int"]
 
@@ -55,19 +56,19 @@ _MAX_DRAWS = 1000
 
 
 def check_int(name: str, value: Any, low: int, high: int | None = None) -> int:
-    """``value`` as an int in ``[low, high]``; a one-line ``ValueError`` naming ``name`` for
-    bools, non-numbers, non-integral floats and values out of range."""
-    integral = isinstance(value, int | np.integer) or (
-        isinstance(value, float | np.floating)
-        and math.isfinite(value)
-        and float(value).is_integer()
-    )
-    if isinstance(value, bool | np.bool_) or not integral:
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    out = int(value)
-    if out < low or (high is not None and out > high):
-        where = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be {where}, got {out}")
+    """``value`` as an int in ``[low, high]``; a one-line ``ValueError`` naming ``name``.
+
+    The rule of the other domains (:func:`domains._options.integer`): Python or numpy
+    integers only; ``bool`` and every float, integral or not (``32.0``), are refused.
+    """
+    if high is None:
+        return integer(name, value, low)
+    try:
+        out = integer(name, value, low)
+    except ValueError:
+        out = None
+    if out is None or out > high:
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {show(value)}")
     return out
 
 
