@@ -89,6 +89,25 @@ def test_ids_are_stable_and_depend_only_on_the_resolved_spec():
     assert study_id(same) == study_id(spec)
 
 
+def test_a_tasks_own_ascent_defaults_are_part_of_the_study_id(monkeypatch):
+    """A control task's horizon lives in its domain's ``optimizer_defaults``: changing it must
+    change the ids, or a resumed sweep would count studies of the old task as finished."""
+    from domains.car import CarControlDomain
+
+    spec = StudySpec(domain="car-control", k=8)
+    before = study_id(spec)
+    # the same options given by hand are the same study
+    explicit = StudySpec(domain="car-control", k=8, optimizer_options={"steps": 20})
+    assert study_id(explicit) == before
+    monkeypatch.setattr(CarControlDomain, "optimizer_defaults", {"gradient_ascent": {"steps": 50}})
+    assert study_id(spec) != before
+    # other optimizers do not run the ascent defaults: their ids stay
+    cma = StudySpec(domain="car-control", k=8, optimizer="cma_es")
+    cma_id = study_id(cma)
+    monkeypatch.setattr(CarControlDomain, "optimizer_defaults", {})
+    assert study_id(cma) == cma_id
+
+
 def test_expansion_variants_grids_and_errors():
     data = {
         "grids": [

@@ -19,14 +19,21 @@ def parse_variant(entry: str) -> tuple[str, str]:
 
 def canonical(spec: StudySpec) -> dict[str, Any]:
     """The spec as a dict whose option mappings leave out values equal to the defaults, so
-    ``branin`` and ``branin`` with ``n_reference: 2000`` (its default) are one study."""
+    ``branin`` and ``branin`` with ``n_reference: 2000`` (its default) are one study; the
+    optimizer options are those the study runs with, the domain's ``optimizer_defaults``
+    included."""
     data = spec.to_dict()
     data.pop("name")
     if data.get("audit_subsample") is None:  # the domain's default: ids from before the field
         data.pop("audit_subsample", None)
     data["domain_options"] = DOMAINS.canonical(spec.domain, spec.domain_options)
     data["surrogate_options"] = SURROGATES.canonical(spec.surrogate, spec.surrogate_options)
-    opts = OPTIMIZERS.canonical(spec.optimizer, spec.optimizer_options)
+    # the optimizer options the study runs with: the domain's task defaults (a control's
+    # horizon, the molecules' Adam) under the spec's own, so a task whose horizon changes
+    # gets new ids instead of reusing finished studies of the old definition
+    factory, _ = DOMAINS.resolve(spec.domain)
+    task = (getattr(factory, "optimizer_defaults", None) or {}).get(spec.optimizer, {})
+    opts = OPTIMIZERS.canonical(spec.optimizer, {**task, **spec.optimizer_options})
     data["optimizer_options"] = opts
     return data
 
