@@ -53,8 +53,8 @@ class MLPSurrogate(Surrogate):
             ``max(1, max_steps // batches_per_epoch)`` on large training sets (``None``: no
             cap). At 2,000 the analytic tasks (<= 1,000 points, <= 1,600 steps) train exactly
             as before, while the car (8,000 offline designs, 11,400 steps) and the molecule
-            set (7,150, 10,000 steps) stop after 35 and 40 epochs, where their validation
-            loss has long flattened: 3-5x faster fits, with metrics inside their seed spread
+            set (7,150, 10,200 steps) stop after 35 and 39 epochs, where their validation
+            loss has long flattened: 5x faster fits, with metrics inside their seed spread
             (``benchmarks/results/perf-fit.md``).
         val_fraction: share held out for validation (0 disables it).
         restore_best: keep the weights of the epoch with the lowest validation loss. Off by
