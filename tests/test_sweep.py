@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -365,3 +366,26 @@ def test_workers_shut_oracle_pools_down_after_each_task(monkeypatch):
     for p in procs:
         p.join(timeout=10)
     assert not any(p.is_alive() for p in procs)
+
+
+@pytest.mark.parametrize(
+    "path", sorted((Path(__file__).parent.parent / "benchmarks" / "suites").glob("*.yaml"))
+)
+def test_the_committed_suites_expand_with_unique_ids(path):
+    """A typo in a suite file (an unknown domain, surrogate or key) fails here, not an hour
+    into a run."""
+    sweep = Sweep.from_file(path)
+    ids = [s.id for s in sweep.studies]
+    assert ids and len(set(ids)) == len(ids)
+    if path.stem == "medium":  # 8 tasks x (11 surrogates + 4 baselines) x 3 seeds
+        assert len(ids) == 360
+        assert {s.task for s in sweep.studies} == {
+            "st16",
+            "branin",
+            "car",
+            "car-control",
+            "molecules",
+            "molecules-control",
+            "ehrlich",
+            "ehrlich-control",
+        }
