@@ -286,6 +286,12 @@ def test_views_on_a_tiny_molecule_study():
     # the second line names the raw score (QED here), not an unexplained "(raw ...)"
     assert labels[0].split("\n")[1].startswith("qed: pred") and "(raw" not in labels[0]
     assert labels[-1].split("\n")[1].startswith("qed: true")
+    # an invalid design reads "invalid", never "nan"; its row in the audit says why
+    table = res.table.copy()
+    final = (table["arm"] == "ascent") & (table["step"] == table["step"].max())
+    table.loc[final, ["valid", "true", "true_norm"]] = [False, np.nan, np.nan]
+    _, labels = V.top_designs(dataclasses.replace(res, table=table), n=3)
+    assert all("true invalid" in lbl and "nan" not in lbl for lbl in labels[:3])
 
 
 # --- exact bounds, over-optimization ------------------------------------------------------

@@ -1036,11 +1036,18 @@ def top_designs(result: StudyResult, n: int = 8) -> tuple[Any, list[str]]:
     designs = result.domain.decode(x)
     best = result.offline.top(min(n, len(result.offline)))
     raw = raw_score_name(result.domain)
+
+    def outcome(row: pd.Series, norm: bool) -> str:
+        if "oracle_error" in row and bool(row["oracle_error"]):
+            return "oracle error"
+        if not bool(row["valid"]):
+            return "invalid"
+        return f"{row['true_norm']:.2f}" if norm else f"{row['true']:.3g}"
+
     labels = [
-        f"proposed: pred {p:.2f} / true {q:.2f}\n{raw}: pred {pr:.3g} / true {qr:.3g}"
-        for p, q, pr, qr in zip(
-            top["predicted_norm"], top["true_norm"], top["predicted"], top["true"], strict=True
-        )
+        f"proposed: pred {r['predicted_norm']:.2f} / true {outcome(r, True)}\n"
+        f"{raw}: pred {r['predicted']:.3g} / true {outcome(r, False)}"
+        for _, r in top.iterrows()
     ]
     labels += [
         f"offline best: true {v:.2f}\n{raw}: true {r:.3g}"
