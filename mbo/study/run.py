@@ -104,7 +104,7 @@ def run_study(
             "a surrogate has nothing to learn (show more of the data: a larger offline_fraction)"
         )
     space = domain.space
-    subsample = _audit_subsample(spec, domain)
+    ids = _audit_ids(spec, domain)  # checked before fitting, drawn from the seed alone
     timings["data"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -160,7 +160,6 @@ def run_study(
     t = time.perf_counter()
     geometry = Geometry(space, loc, scale, offline.x)
     domain.oracle.drain_errors()  # failures of earlier calls (reference labelling) are not ours
-    ids = audit_ids(spec.k, subsample, spec.seed)
     before = domain.oracle.counts()
     table = audit(
         domain,
@@ -243,16 +242,15 @@ def run_study(
     return result
 
 
-def _audit_subsample(spec: StudySpec, domain: Domain) -> int | None:
-    """Designs audited at each intermediate checkpoint: the spec's ``audit_subsample``, else
-    the domain's default (``None``: every design)."""
+def _audit_ids(spec: StudySpec, domain: Domain) -> np.ndarray | None:
+    """The design ids audited at each intermediate checkpoint (:func:`audit_ids`) for the
+    spec's ``audit_subsample``, else the domain's default (``None``: every design)."""
     n = spec.audit_subsample
     n = getattr(domain, "audit_subsample", None) if n is None else n
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
-        raise ValueError(
-            f"{domain.name}: audit_subsample must be a positive integer or None, got {n!r}"
-        )
-    return n
+    try:
+        return audit_ids(spec.k, n, spec.seed)
+    except ValueError as err:
+        raise ValueError(f"{domain.name}: {err}") from None
 
 
 def _schedule(steps: Any, k: int, ids: np.ndarray | None) -> str:
