@@ -201,3 +201,30 @@ def test_collect_reads_every_stage_and_write_leaderboard_writes_the_sections(tmp
     assert "## Wall time by stage" in md
     assert "| branin | 3 | 0.05 | 1.00 | 0.20 | 0.10 | 1.35 |" in md
     assert "all tasks" not in md  # one task: no total row to repeat it
+
+
+def test_earlier_rows_are_kept_only_for_tasks_without_new_studies(tmp_path):
+    """A leaderboard rebuilt from new studies plus an earlier runs table: a task with any new
+    study is taken from the new studies alone (rows of its older definition would otherwise
+    count as extra seeds), every other task keeps its earlier rows."""
+    from mbo.sweeps.leaderboard import keep_earlier
+
+    new = pd.DataFrame(_rows("car", MLP, [0.5, 0.6, 0.7]))
+    new["id"] = ["new0", "new1", "new2"]
+    earlier = pd.DataFrame(
+        _rows("car", MLP, [0.1, 0.2, 0.3]) + _rows("branin", MLP, [0.9, 0.95]),
+    )
+    earlier["id"] = ["old0", "old1", "old2", "b0", "b1"]
+    for m in collect([tmp_path]).columns:  # the full runs-table layout
+        if m not in earlier:
+            earlier[m] = np.nan
+    earlier.to_csv(tmp_path / "earlier.csv", index=False)
+    merged = keep_earlier(new.reindex(columns=earlier.columns), tmp_path / "earlier.csv")
+    assert sorted(merged["id"]) == ["b0", "b1", "new0", "new1", "new2"]
+    assert merged.attrs["kept"] == {"branin": 2}
+    assert merged.loc[merged.task == "car", "p50"].tolist() == [0.5, 0.6, 0.7]
+    (tmp_path / "broken.csv").write_text("task,seed\ncar,0\n")
+    with pytest.raises(ValueError, match="lacks columns"):
+        keep_earlier(new, tmp_path / "broken.csv")
+    with pytest.raises(ValueError, match="not a readable runs table"):
+        keep_earlier(new, tmp_path / "missing.csv")

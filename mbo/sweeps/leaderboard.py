@@ -131,6 +131,32 @@ def collect(paths: list[str | Path]) -> pd.DataFrame:
     return out
 
 
+def keep_earlier(runs: pd.DataFrame, earlier: str | Path) -> pd.DataFrame:
+    """``runs`` plus the rows of an earlier runs table (a ``leaderboard-runs.csv``) for the
+    tasks that ``runs`` does not hold at all.
+
+    A task with any study in ``runs`` is taken from ``runs`` alone, so rows of an older
+    definition of that task (other ids for the same task, method and seed) never mix with the
+    new ones; the other tasks keep their earlier rows. ``result.attrs["kept"]`` maps each kept
+    task to its number of earlier rows. A file that is not such a table gives a one-line
+    ``ValueError``."""
+    path = Path(earlier)
+    try:
+        old = pd.read_csv(path)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path}: not a readable runs table ({type(err).__name__})") from None
+    need = ["task", "method", "seed", "id", *METRICS]
+    missing = [c for c in need if c not in old.columns]
+    if missing:
+        raise ValueError(f"{path}: not a leaderboard runs table, it lacks columns {missing}")
+    old = old[~old["task"].isin(set(runs["task"]))]
+    cols = list(runs.columns) if len(runs.columns) else list(old.columns)
+    merged = pd.concat([runs, old.reindex(columns=cols)], ignore_index=True)
+    merged.attrs = dict(runs.attrs)
+    merged.attrs["kept"] = old.groupby("task").size().to_dict()
+    return merged
+
+
 def _num(v: Any) -> float:
     try:
         return math.nan if v is None else float(v)

@@ -33,15 +33,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help=f"where to write the files (default: <first RESULTS>/{SUBFOLDER}/)",
     )
+    parser.add_argument(
+        "--keep",
+        metavar="RUNS_CSV",
+        help="an earlier leaderboard-runs.csv whose rows stay for the tasks that have no "
+        "study under RESULTS (a task with any study there is taken from the studies alone, "
+        "so rows of an older definition of a task never mix with new ones)",
+    )
     add_threads_flag(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...sweeps.leaderboard import collect, format_tables, write_leaderboard
+    from ...sweeps.leaderboard import collect, format_tables, keep_earlier, write_leaderboard
 
     runs = collect(args.results)
     for s in runs.attrs.get("skipped", []):
         print(f"skipped {s['path']}: {s['reason']}", file=sys.stderr)
+    if args.keep:
+        runs = keep_earlier(runs, args.keep)
+        for task, n in runs.attrs["kept"].items():
+            print(f"kept {n} earlier rows of task {task!r} from {args.keep}", file=sys.stderr)
     if runs.empty:
         raise ValueError(
             f"no readable finished studies (summary.json) under {', '.join(args.results)}"
