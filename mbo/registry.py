@@ -212,15 +212,21 @@ DOMAINS = Registry(
             "(-D function=my_pkg.f:score -D lower=[0,0] -D upper=[1,1])",
         ),
         "molecules": Entry(
+            "domains.molecules:MoleculeTaskDomain",
+            {},
+            "the molecule task: QED over neutral C/N/O SELFIES, a 50-step Adam horizon "
+            "(the control's space and ascent; only the property differs)",
+        ),
+        "molecules-any": Entry(
             "domains.molecules:MoleculeDomain",
             {},
             "SELFIES token sequences (categorical), RDKit oracles "
-            "(objective=qed, logp, sa, plogp, mpo...)",
+            "(objective=qed, logp, sa, plogp, mpo...), organic vocabulary C N O S P F Cl Br I",
         ),
         "molecules-control": Entry(
             "domains.molecules:MoleculeControlDomain",
             {},
-            "the molecule control: Crippen logP over neutral C/N/O molecules, a 50-step "
+            "the molecule control: Crippen logP over neutral C/N/O SELFIES, a 50-step "
             "Adam horizon; ascent truly improves the median",
         ),
         "ehrlich": Entry(

@@ -318,7 +318,7 @@ def test_car_and_car_control_differ_only_in_the_ascent_horizon():
     assert car.default_offline_fraction == control.default_offline_fraction == 0.8
     assert control.name == "car-control" and car.name == "car"
     assert control.optimizer_defaults == {"gradient_ascent": {"steps": 20, "checkpoint_every": 2}}
-    assert car.optimizer_defaults == {}
+    assert car.optimizer_defaults == {"gradient_ascent": {"steps": 100}}
     # the same reference cars: one simulated set serves both tasks
     assert torch.equal(
         torch.as_tensor(car.reference_data().x), torch.as_tensor(control.reference_data().x)

@@ -24,6 +24,7 @@ from domains.molecules import (
     MoleculeDomain,
     MoleculeObjective,
     MoleculeRules,
+    MoleculeTaskDomain,
     canonical_smiles,
     count_invalid,
     is_truncated,
@@ -552,6 +553,32 @@ def test_parent_compound_of_bundled_salts():
     assert report["changed"]["salt_stripped"] == 1 and report["kept"] == 2
 
 
+def test_a_molecule_whose_selfies_needs_a_disallowed_index_token_is_dropped():
+    """SELFIES writes ring and branch sizes with atom tokens: a 16-ring closes with
+    ``[Ring1][S]``, a 17-ring with ``[Ring1][P]``. Under C/N/O rules such a token could only ever
+    put an S or P atom into a design, so the molecule is dropped (``foreign_token``) and the
+    vocabulary keeps no token of a disallowed element; the organic rules keep it."""
+    from domains.molecules._data import prepare
+    from domains.molecules._vocab import token_element
+
+    ring16, ring17, ring12 = ("C1" + "C" * (n - 2) + "C1" for n in (16, 17, 12))
+    cno = MoleculeRules(("C", "N", "O"), 8, ())
+    kept, tokens, report = prepare([ring16, ring17, ring12], max_len=60, rules=cno)
+    assert kept == [canonical_smiles(ring12)]
+    assert report["dropped"]["foreign_token"] == 2
+    assert all(token_element(t) in (None, "C", "N", "O") for t in tokens[0])
+    kept, _, report = prepare([ring16, ring17], max_len=60, rules=MoleculeRules())
+    assert len(kept) == 2 and report["dropped"]["foreign_token"] == 0
+    assert [token_element(t) for t in ("[=S]", "[C@@H1]", "[Cl]", "[N+1]", "[Ring1]", "[nop]")] == [
+        "S",
+        "C",
+        "Cl",
+        "N",
+        None,
+        None,
+    ]
+
+
 @pytest.mark.parametrize("version", [1, 2])
 def test_old_reference_caches_are_not_reused(tmp_path, version):
     """A cache written before parent compounds (version 1) keeps salts, one written before the
@@ -626,13 +653,16 @@ def test_offline_split_hides_the_top(tiny):
 
 
 def test_describe_and_registry(cache_dir):
-    d = DOMAINS.make("molecules", objective="mpo_celecoxib", n_reference=10, cache_dir=cache_dir)
+    d = DOMAINS.make(
+        "molecules-any", objective="mpo_celecoxib", n_reference=10, cache_dir=cache_dir
+    )
+    assert type(d) is MoleculeDomain and d.rules.elements == ELEMENTS
     info = d.describe()
     assert info["objective"] == "mpo_celecoxib" and info["n_reference"] == 10
     assert info["L"] == 60 and info["V"] == d.space.vocab_size and info["dim"] == 60 * info["V"]
 
 
-def test_the_molecule_control_is_logp_over_neutral_cno_molecules_with_a_short_horizon(
+def test_the_molecule_task_and_control_share_neutral_cno_molecules_and_a_short_horizon(
     cache_dir,
 ):
     d = DOMAINS.make("molecules-control", n_reference=40, cache_dir=cache_dir)
@@ -644,6 +674,13 @@ def test_the_molecule_control_is_logp_over_neutral_cno_molecules_with_a_short_ho
     smiles = d.reference_data().designs
     assert all(d.rules.check(s) == "" for s in smiles)
     assert not {"[N+1]", "[O-1]", "[F]", "[Cl]", "[Br]", "[I]"} & set(d.vocabulary.tokens)
+    # the registered task shares the control's space and ascent; only the property differs
+    task = DOMAINS.make("molecules", n_reference=40, cache_dir=cache_dir)
+    assert isinstance(task, MoleculeTaskDomain) and task.objective == "qed"
+    assert task.name == "molecules-qed"
+    assert (task.rules, task.optimizer_defaults) == (d.rules, d.optimizer_defaults)
+    assert task.vocabulary.tokens == d.vocabulary.tokens
+    assert not {"[P]", "[S]"} & set(task.vocabulary.tokens)
     # the user's options still win over the control's
     assert (
         DOMAINS.make(

@@ -1,12 +1,19 @@
 """Molecules: SELFIES token sequences (categorical designs) scored by RDKit oracles.
 
-``MoleculeDomain`` is registered as ``"molecules"`` (``make_domain("molecules",
-objective="qed")``). Objectives, their ranges and directions: :data:`OBJECTIVES` and
+``MoleculeTaskDomain`` (QED over neutral C/N/O molecules, a 50-step Adam horizon) is
+registered as ``"molecules"`` and its control ``MoleculeControlDomain`` (logP, same space and
+horizon) as ``"molecules-control"``; the general ``MoleculeDomain`` (every objective, the
+organic vocabulary, 200 steps) as ``"molecules-any"``. Objectives, their ranges and directions: :data:`OBJECTIVES` and
 ``_oracles.py``. Validity rules (what a design must be to be scored): ``_rules.py``.
 """
 
 from ._data import rdkit_sources, read_smiles_file
-from ._domain import DecodedMolecules, MoleculeControlDomain, MoleculeDomain
+from ._domain import (
+    DecodedMolecules,
+    MoleculeControlDomain,
+    MoleculeDomain,
+    MoleculeTaskDomain,
+)
 from ._oracles import DRUGS, OBJECTIVES, MoleculeObjective
 from ._rules import (
     CHARGES,
@@ -30,6 +37,7 @@ __all__ = [
     "MoleculeControlDomain",
     "MoleculeDomain",
     "MoleculeObjective",
+    "MoleculeTaskDomain",
     "MoleculeRules",
     "canonical_smiles",
     "count_invalid",

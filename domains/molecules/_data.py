@@ -31,7 +31,7 @@ from rdkit import Chem, RDConfig, RDLogger
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
 from ._rules import MoleculeRules
-from ._vocab import PAD, split_tokens
+from ._vocab import PAD, split_tokens, token_element
 
 RDLogger.DisableLog("rdApp.*")
 
@@ -53,6 +53,10 @@ DROP_REASONS = (
     "selfies_unencodable",  # SELFIES cannot encode it (dative bonds, odd valences, ...)
     "roundtrip_changed",  # SELFIES decodes it to a different molecule
     "too_long",  # more than max_len SELFIES tokens
+    # a token that writes an element the rules do not allow: with elements C/N/O, the [S] and
+    # [P] that SELFIES uses as ring/branch-size index symbols (sizes 14-15); in the
+    # vocabulary such a token could only ever put an invalid atom into a design
+    "foreign_token",
 )
 #: what the parent step can do to a molecule that is kept (see :func:`parent_compound`).
 CHANGE_REASONS = (
@@ -296,6 +300,11 @@ def prepare(
         tokens = split_tokens(encoded)
         if len(tokens) > max_len or PAD in tokens:
             drop("too_long", i, f"{smi} ({len(tokens)} tokens)")
+            continue
+        if rules is not None and any(
+            (e := token_element(t)) is not None and e not in rules.elements for t in tokens
+        ):
+            drop("foreign_token", i, smi)
             continue
         smiles_out.append(smi)
         tokens_out.append(tokens)

@@ -9,6 +9,7 @@ whether any token was ignored that way.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
@@ -51,6 +52,19 @@ def canonical_smiles(smiles: str) -> str:
 
 def split_tokens(selfies: str) -> list[str]:
     return list(sf.split_selfies(selfies))
+
+
+_ATOM_TOKEN = re.compile(r"^\[[=#/\\]?([A-Z][a-z]?)")
+
+
+def token_element(token: str) -> str | None:
+    """The element a SELFIES token writes when read as an atom (``"[=S]"`` -> ``"S"``,
+    ``"[C@@H1]"`` -> ``"C"``, ``"[Cl]"`` -> ``"Cl"``); ``None`` for ``[nop]`` and the ring and
+    branch tokens, which never write an atom."""
+    if token == PAD or token.lstrip("[=#").startswith(("Ring", "Branch")):
+        return None
+    m = _ATOM_TOKEN.match(token)
+    return m.group(1) if m else None
 
 
 def _walk(it: Iterator[str], state: int | None, max_derive: float) -> tuple[int, bool]:
