@@ -111,11 +111,11 @@ class CarDomain(Domain):
     #: a 100-step ascent (plain steps of the default lr): by step 100 the plain MLP's
     #: overestimation is 0.71 and 93 % of its predictions are physically impossible, the
     #: classic failure, while the task still tells surrogates apart. Past ~110 steps the
-    #: plain MLP's seeds diverge (one seed's median falls from 0.53 to 0.38) and one GP seed
+    #: plain MLP's seeds diverge (one seed's median falls from 0.51 to 0.38) and one GP seed
     #: collapses, so at the generic 200 steps the median's spread over {mlp, ensemble+min, COMs,
     #: grad-penalty, GP} was 0.9x the largest seed std (the discriminativeness check needs 3x).
-    #: Chosen from full audits of every checkpoint of seeds 0-2 (ratio 7.5 at step 100, 1.6 at
-    #: step 200) and checked on fresh seeds 3-5: ``benchmarks/results/car-horizon.md``.
+    #: Chosen from full audits of every checkpoint of seeds 0-2 (ratio 7.7 at step 100, 0.9 at
+    #: step 200) and checked on fresh seeds 3-5 (4.4): ``benchmarks/results/car-horizon.md``.
     optimizer_defaults = {"gradient_ascent": {"steps": 100}}
 
     def __init__(

@@ -3,8 +3,8 @@
 ``MoleculeTaskDomain`` (QED over neutral C/N/O molecules, a 50-step Adam horizon) is
 registered as ``"molecules"`` and its control ``MoleculeControlDomain`` (logP, same space and
 horizon) as ``"molecules-control"``; the general ``MoleculeDomain`` (every objective, the
-organic vocabulary, 200 steps) as ``"molecules-any"``. Objectives, their ranges and directions: :data:`OBJECTIVES` and
-``_oracles.py``. Validity rules (what a design must be to be scored): ``_rules.py``.
+organic vocabulary, 200 steps) as ``"molecules-any"``. Objectives, their ranges and
+directions: :data:`OBJECTIVES` and ``_oracles.py``. Validity rules (what a design must be to be scored): ``_rules.py``.
 """
 
 from ._data import rdkit_sources, read_smiles_file

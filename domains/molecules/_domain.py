@@ -574,8 +574,11 @@ class MoleculeTaskDomain(MoleculeDomain):
     Why: on the generic domain's defaults (the organic vocabulary, 200 steps) every neural
     surrogate ended with 89-100 % invalid designs on every seed, so all of them scored p50 = 0
     and the task could not tell them apart (``benchmarks/results/suite-medium.md``, before this
-    change). Index tokens ``[P]``/``[S]`` stay in the vocabulary (SELFIES uses them as ring and
-    branch sizes); a design that writes one at an atom position is invalid (``element``).
+    change). SELFIES writes ring and branch sizes 14-15 with ``[S]``/``[P]``; in a C/N/O space
+    such a token could only ever put an S or P atom into a design, so the molecules that need
+    one are dropped from the data (``foreign_token``, counted in ``data_report_``) and the
+    vocabulary has none. What the 50 steps do, step by step:
+    ``benchmarks/results/molecules-horizon.md``.
     """
 
     optimizer_defaults = {"gradient_ascent": {"method": "adam", "lr": 0.1, "steps": 50}}
@@ -599,9 +602,10 @@ class MoleculeControlDomain(MoleculeTaskDomain):
     (validation R^2 about 0.6-0.7 against 0.3-0.5 for QED). With halogens in the vocabulary the
     surrogate would learn that Cl/Br/I raise logP and the ascent would write them mid-chain,
     where SELFIES ends the molecule at the halogen (``too_small``); with N+/O- tokens it would
-    write charged atoms no rule accepts: hence neutral C/N/O (shared with the task). About a
-    quarter of the designs end invalid (an index token ``[P]``/``[S]`` at an atom position),
-    counted at the floor score by ``p50``. Measured in ``benchmarks/results/suite-medium.md``.
+    write charged atoms no rule accepts: hence neutral C/N/O (shared with the task). With the
+    ``[S]``/``[P]`` size tokens out of the vocabulary 2-3 % of the plain MLP's designs end
+    invalid (about 25 % while they were in), counted at the floor score by ``p50``. Measured
+    in ``benchmarks/results/suite-medium.md``.
     """
 
     def __init__(self, objective: str = "logp", **options: Any) -> None:
