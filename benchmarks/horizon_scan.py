@@ -5,7 +5,8 @@ one long run audited at every checkpoint gives every shorter horizon at once. Fo
 checkpoint of the studies under ``RUNS`` (audited in full: run the sweep with
 ``audit_subsample`` >= k), this prints and writes per method the mean over seeds of
 
-- ``p50``: the median normalized true score of the K designs (an invalid design counts 0);
+- ``p50``: the median normalized true score of the K designs (``outcome_score``: an invalid
+  design counts at the floor score 0, an oracle error is left out);
 - ``over``: the overestimation, mean rise of (predicted - true) from step 0, normalized;
 - ``impossible``: the share of predictions above the design's exact upper bound, where the
   domain has one;
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mbo.evaluation.metrics import outcome_score
 from mbo.sweeps.leaderboard import DISCRIMINATIVE_METHODS
 
 
@@ -50,7 +52,7 @@ def checkpoints(runs: Path) -> pd.DataFrame:
             if len(g) < k:
                 continue
             g = g.set_index("design_id")
-            true = g.true_norm.where(g.valid, 0.0).fillna(0.0)
+            true = outcome_score(g)  # invalid at the floor score; oracle errors left out
             gap = (g.predicted_norm - g.true_norm) - (start.predicted_norm - start.true_norm)
             bound = g["bound"] if "bound" in g else pd.Series(np.nan, index=g.index)
             rows.append(
@@ -60,7 +62,7 @@ def checkpoints(runs: Path) -> pd.DataFrame:
                     "seed": int(summary["seed"]),
                     "step": int(step),
                     "n": len(g),
-                    "p50": float(np.median(true)),
+                    "p50": float(np.nanmedian(true)),
                     "over": float(gap.mean()),
                     "impossible": float((g.predicted > bound).mean())
                     if bound.notna().any()
