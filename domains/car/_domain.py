@@ -18,6 +18,7 @@ from torch import Tensor
 
 from .. import _options as opt
 from .._base import CheckedOracle, Domain, ReferenceData
+from .._cache import cache_lock
 from .._oracle import Oracle
 from .._space import BoxSpace, check_box_designs
 from . import _blueprint as bp
@@ -286,26 +287,28 @@ class CarDomain(Domain):
 
     def _make_reference(self) -> ReferenceData:
         path = self.cache_path()
-        cached = self._load_cached(path) if path is not None and path.exists() else None
-        if cached is not None:
-            designs, y = cached
-            self.reference_from_cache = True
-        else:
-            designs = sample_prior(self.n_reference, self.seed)
-            res = self.oracle.query(
-                designs, progress=f"{self.name}: simulating {len(designs)} reference cars"
-            )
-            y = res.values
-            self.reference_from_cache = False
-            if res.error.any():  # dropped from the reference data; never cached
-                warnings.warn(
-                    f"{self.name}: {int(res.error.sum())} of {len(y)} reference cars could not "
-                    "be simulated (oracle errors); they are left out and the set is not cached",
-                    RuntimeWarning,
-                    stacklevel=2,
+        with cache_lock(path, self.name):  # one process of a sweep simulates, the rest read
+            cached = self._load_cached(path) if path is not None and path.exists() else None
+            if cached is not None:
+                designs, y = cached
+                self.reference_from_cache = True
+            else:
+                designs = sample_prior(self.n_reference, self.seed)
+                res = self.oracle.query(
+                    designs, progress=f"{self.name}: simulating {len(designs)} reference cars"
                 )
-            elif path is not None:
-                self._save_cached(path, designs, y)
+                y = res.values
+                self.reference_from_cache = False
+                if res.error.any():  # dropped from the reference data; never cached
+                    warnings.warn(
+                        f"{self.name}: {int(res.error.sum())} of {len(y)} reference cars could "
+                        "not be simulated (oracle errors); they are left out and the set is not "
+                        "cached",
+                        RuntimeWarning,
+                        stacklevel=2,
+                    )
+                elif path is not None:
+                    self._save_cached(path, designs, y)
         return ReferenceData(designs, self.encode(designs), y)
 
     def describe(self) -> dict[str, Any]:

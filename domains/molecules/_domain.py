@@ -18,6 +18,7 @@ from torch import Tensor
 
 from .. import _options as opt
 from .._base import CheckedOracle, Domain, ReferenceData
+from .._cache import cache_lock
 from .._oracle import Oracle
 from .._space import CategoricalSpace
 from ._data import (
@@ -476,35 +477,33 @@ class MoleculeDomain(Domain):
 
     def _make_reference(self) -> ReferenceData:
         key = self._cache_key()
-        data = None
-        path = None
-        if self.cache:
-            path = cache_path(self.cache_dir, key)
-            data = load_cache(path, key)
-        if data is not None:
-            smiles, tokens, y, report = (
-                data["smiles"],
-                data["tokens"],
-                np.asarray(data["y"], float),
-                data["report"],
-            )
-            report = {**report, "from_cache": str(path)}
-            self.oracle.prime(smiles, y)  # labels from an earlier run: no need to recompute
-        else:
-            smiles, tokens, y, report = self._build()
-            if path is not None and not report["dropped"].get(
-                "oracle_error"
-            ):  # never cache a failure
-                save_cache(
-                    path,
-                    {
-                        "key": key,
-                        "smiles": smiles,
-                        "tokens": tokens,
-                        "y": y.tolist(),
-                        "report": report,
-                    },
+        path = cache_path(self.cache_dir, key) if self.cache else None
+        with cache_lock(path, self.name):  # one process of a sweep labels, the rest read
+            data = load_cache(path, key) if path is not None else None
+            if data is not None:
+                smiles, tokens, y, report = (
+                    data["smiles"],
+                    data["tokens"],
+                    np.asarray(data["y"], float),
+                    data["report"],
                 )
+                report = {**report, "from_cache": str(path)}
+                self.oracle.prime(smiles, y)  # labels from an earlier run: no need to recompute
+            else:
+                smiles, tokens, y, report = self._build()
+                if path is not None and not report["dropped"].get(
+                    "oracle_error"
+                ):  # never cache a failure
+                    save_cache(
+                        path,
+                        {
+                            "key": key,
+                            "smiles": smiles,
+                            "tokens": tokens,
+                            "y": y.tolist(),
+                            "report": report,
+                        },
+                    )
         self.data_report_ = report
         _log_report(report, user_file=self.source != "rdkit")
         if len(smiles) < 2:
