@@ -49,7 +49,9 @@ def test_one_failing_design_is_an_oracle_error_not_an_invalid_or_fooled_design()
     x1 = x0.clone()
     x1[3] = torch.tensor(POISON)  # one design ends on the poisoned point
     traj = Trajectory([0, 10], torch.stack([x0, x1]), torch.zeros(2, k))
-    sur = LinearSurrogate([1.0, 1.0]).fit(domain.space.features(off.x), torch.as_tensor(off.y).float())
+    sur = LinearSurrogate([1.0, 1.0]).fit(
+        domain.space.features(off.x), torch.as_tensor(off.y).float()
+    )
     with pytest.warns(RuntimeWarning, match="could not evaluate 1 of"):
         table = audit(domain, sur, traj)
     err = table[table["oracle_error"]]
