@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 
 import numpy as np
 import pytest
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from domains._cache import cache_lock, lock_path
 from domains.car import CarDomain
@@ -122,3 +124,32 @@ def test_molecules_read_the_set_another_process_labelled_while_they_waited(tmp_p
     other.join(10)
     assert second.data_report_["from_cache"] == str(target)
     np.testing.assert_array_equal(ref.y, built.y)
+
+
+def test_a_killed_builder_leaves_no_stale_lock(tmp_path):
+    path = tmp_path / "reference.npz"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time; from filelock import FileLock; "
+            f"lock = FileLock({str(lock_path(path))!r}); lock.acquire(); print('held', flush=True); "
+            "time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        lock = FileLock(str(lock_path(path)))
+        with pytest.raises(Timeout):
+            lock.acquire(timeout=0)  # the other process holds it
+        holder.kill()  # a builder killed mid-build (SIGKILL: no clean-up runs)
+        holder.wait(10)
+        t = time.monotonic()
+        with cache_lock(path, "car"):
+            pass
+        assert time.monotonic() - t < 5  # the OS released it with the process
+    finally:
+        holder.kill()
+        holder.stdout.close()
