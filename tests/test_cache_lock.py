@@ -28,6 +28,25 @@ def _hold(lock_file, held: threading.Event, release: threading.Event, before_rel
             before_release()
 
 
+def _read_while_another_builds(read, source, target):
+    """Call ``read`` while another holder has ``target``'s lock; it writes ``target`` (a copy
+    of ``source``) just before it releases, 0.3 s later. Returns what ``read`` returned."""
+
+    def write_cache():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, target)
+
+    held, release = threading.Event(), threading.Event()
+    other = threading.Thread(target=_hold, args=(lock_path(target), held, release, write_cache))
+    other.start()
+    assert held.wait(10)
+    threading.Timer(0.3, release.set).start()
+    try:
+        return read()
+    finally:
+        other.join(10)
+
+
 def test_a_second_builder_waits_for_the_first_and_says_so(tmp_path, capsys):
     path = tmp_path / "reference.npz"
     held, release = threading.Event(), threading.Event()
@@ -84,17 +103,8 @@ def test_car_reads_the_set_another_process_built_while_it_waited(tmp_path):
     target = second.cache_path()
     assert not target.exists()
 
-    def write_cache():  # the other builder finishes its file just before it releases the lock
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(source, target)
-
-    held, release = threading.Event(), threading.Event()
-    other = threading.Thread(target=_hold, args=(lock_path(target), held, release, write_cache))
-    other.start()
-    assert held.wait(10)
-    threading.Timer(0.3, release.set).start()
-    ref = second.reference_data()  # waits, then finds the file: nothing simulated
-    other.join(10)
+    # waits, then finds the file: nothing simulated
+    ref = _read_while_another_builds(second.reference_data, source, target)
     assert second.reference_from_cache
     assert second._oracle is None or second.oracle.n_evaluations == 0
     np.testing.assert_array_equal(ref.y, built.y)
@@ -111,17 +121,7 @@ def test_molecules_read_the_set_another_process_labelled_while_they_waited(tmp_p
     target = cache_path(second.cache_dir, second._cache_key())
     assert source.exists() and not target.exists()
 
-    def write_cache():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(source, target)
-
-    held, release = threading.Event(), threading.Event()
-    other = threading.Thread(target=_hold, args=(lock_path(target), held, release, write_cache))
-    other.start()
-    assert held.wait(10)
-    threading.Timer(0.3, release.set).start()
-    ref = second.reference_data()
-    other.join(10)
+    ref = _read_while_another_builds(second.reference_data, source, target)
     assert second.data_report_["from_cache"] == str(target)
     np.testing.assert_array_equal(ref.y, built.y)
 
