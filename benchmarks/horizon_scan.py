@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from mbo.evaluation.metrics import outcome_score
-from mbo.sweeps.leaderboard import DISCRIMINATIVE_METHODS
+from mbo.sweeps.leaderboard import DISCRIMINATIVE_METHODS, discriminativeness
 
 
 def checkpoints(runs: Path) -> pd.DataFrame:
@@ -73,16 +73,17 @@ def checkpoints(runs: Path) -> pd.DataFrame:
 
 
 def by_step(points: pd.DataFrame) -> pd.DataFrame:
-    """Per step: each method's mean p50 over seeds, then spread, largest seed std, ratio and
-    the number of seeds behind it (the check counts the discriminativeness methods only)."""
+    """Per step: each method's mean p50 over seeds, then ``mbo leaderboard``'s
+    discriminativeness check at that step (:func:`~mbo.sweeps.leaderboard.discriminativeness`,
+    each step taken as a task): spread, largest seed std, ratio and the seeds behind it."""
     pts = points[points.method.isin(DISCRIMINATIVE_METHODS)]
-    stats = pts.groupby(["step", "method"]).p50.agg(["mean", "std", "count"]).unstack("method")
-    means = stats["mean"]
-    out = means.rename(columns=lambda m: m.split(" / ")[0])
-    out["spread"] = means.max(axis=1) - means.min(axis=1)
-    out["max_std"] = stats["std"].max(axis=1)
-    out["ratio"] = out["spread"] / out["max_std"]
-    out["seeds"] = stats["count"].min(axis=1)
+    out = pts.groupby(["step", "method"]).p50.mean().unstack("method")
+    out = out.rename(columns=lambda m: m.split(" / ")[0])
+    check = discriminativeness(pts.assign(task=pts.step)).set_index("task").reindex(out.index)
+    out["spread"] = check["spread"]
+    out["max_std"] = check["max_std"]
+    out["ratio"] = check["ratio"]
+    out["seeds"] = check["n_seeds"]
     return out
 
 
