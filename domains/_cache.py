@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,9 +27,10 @@ def cache_lock(path: Path | None, what: str) -> Iterator[None]:
     """Hold the cache file ``path``'s inter-process lock for the body (load, or build and save).
 
     Another process holding it is building the same file: say so on stderr (naming ``what``)
-    and wait for it. ``path`` ``None`` (no disk cache) or a folder where no lock file can be
-    made (read-only) runs the body unlocked: the cache is only ever written atomically, so the
-    worst case is the old one, a duplicate build. The lock is an OS file lock, released if its
+    and wait for it. ``path`` ``None`` (no disk cache) runs the body unlocked; so does a folder
+    where no lock file can be made (read-only, or a file in its place), with a
+    ``RuntimeWarning`` naming it: the cache is only ever written atomically, so the worst case
+    is a duplicate build. The lock is an OS file lock, released if its
     holder dies.
     """
     if path is None:
@@ -46,7 +48,13 @@ def cache_lock(path: Path | None, what: str) -> Iterator[None]:
                 flush=True,
             )
             lock.acquire()
-    except OSError:
+    except OSError as err:
+        warnings.warn(
+            f"{what}: cannot lock or cache in {path.parent} ({type(err).__name__}: "
+            f"{err.strerror or err}); the reference set is built without the cache",
+            RuntimeWarning,
+            stacklevel=3,
+        )
         lock = None
     try:
         yield
